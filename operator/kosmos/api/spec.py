@@ -99,9 +99,9 @@ class Resources(_Model):
     """Hard limits of one run; the sandbox and the Job enforce them."""
 
     cpu: str = Field(default="1", description="CPU limit as a Kubernetes quantity, e.g. \"1\" or \"500m\".")
-    memory_mb: int = Field(default=512, gt=0, le=1_048_576, description="Memory limit in MiB.")
+    memory_mb: int = Field(default=512, alias="memoryMB", gt=0, le=1_048_576, description="Memory limit in MiB.")
     timeout_seconds: int = Field(default=300, gt=0, le=86_400, description="Wall-clock limit in seconds.")
-    max_file_size_mb: int = Field(default=100, gt=0, le=1_048_576, description="Largest file the program may write, in MiB.")
+    max_file_size_mb: int = Field(default=100, alias="maxFileSizeMB", gt=0, le=1_048_576, description="Largest file the program may write, in MiB.")
     network_access: bool = Field(
         default=False,
         description="Allow network access; refused unless the operator's policy allows it.",

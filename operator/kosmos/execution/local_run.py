@@ -1,0 +1,181 @@
+"""Run one Experiment manifest on this machine: generate, validate, run in the sandbox, analyse.
+
+The embedded counterpart of the operator's reconcile, used by ``kosmos run`` and by tests.
+Invalid manifests raise ``ManifestError``; everything after that ends in a status, never lost.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from kosmos.api.errors import ErrorKind, KosmosError, ManifestError
+from kosmos.api.spec import Experiment, ExperimentSpec
+from kosmos.api.status import ExperimentStatus
+from kosmos.execution.result import ExecutionResult
+
+__all__ = ["RunOutcome", "load_manifest", "manifest_error_from", "run_experiment"]
+
+Progress = Callable[[str, float, str], None]
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """The Experiment as it ends: the manifest with its status, and the raw execution result."""
+
+    experiment: dict[str, Any]
+    status: ExperimentStatus
+    result: ExecutionResult | None
+
+
+def _describe_expected(error: dict[str, Any]) -> str:
+    message = str(error.get("msg", "invalid value"))
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    return message[0].lower() + message[1:] if message else message
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + str(part)
+    return text
+
+
+def manifest_error_from(error: ValidationError, *, prefix: tuple[Any, ...] = ()) -> ManifestError:
+    """One readable ManifestError naming every bad field, its value and what was expected."""
+    lines = []
+    first_field = None
+    for item in error.errors():
+        loc = tuple(p for p in (*prefix, *item["loc"]) if not str(p).startswith(("function-", "literal[")))
+        field = _path(loc) or "manifest"
+        first_field = first_field or field
+        value = item.get("input")
+        shown = repr(value) if not isinstance(value, dict) else "{...}"
+        if item.get("type") == "missing":
+            lines.append(f"{field}: required field is missing")
+        else:
+            lines.append(f"{field}: got {shown[:80]}; {_describe_expected(item)}")
+    return ManifestError("invalid Experiment manifest:\n  " + "\n  ".join(lines), field=first_field)
+
+
+def load_manifest(source: str | Path | dict[str, Any]) -> Experiment:
+    """Parse and validate an Experiment manifest from a path, YAML text or a dict."""
+    if isinstance(source, dict):
+        data: Any = source
+    else:
+        text = Path(source).read_text(encoding="utf-8") if isinstance(source, Path) else source
+        try:
+            documents = [d for d in yaml.safe_load_all(text) if d is not None]
+        except yaml.YAMLError as exc:
+            raise ManifestError(f"manifest is not valid YAML: {exc}", field="manifest") from exc
+        if len(documents) != 1:
+            raise ManifestError(
+                f"manifest: expected exactly one Experiment document, found {len(documents)}",
+                field="manifest",
+            )
+        data = documents[0]
+    if not isinstance(data, dict):
+        raise ManifestError(f"manifest: expected a mapping, got {type(data).__name__}", field="manifest")
+    try:
+        return Experiment.model_validate(data)
+    except ValidationError as exc:
+        raise manifest_error_from(exc) from exc
+
+
+def _inline_inputs(spec: ExperimentSpec) -> list[tuple[str, str, str]]:
+    triples = []
+    for index, item in enumerate(spec.inputs):
+        if item.inline is None:
+            raise ManifestError(
+                f"spec.inputs[{index}].configMapKeyRef: input {item.name!r} refers to a ConfigMap, "
+                "which exists only in a cluster; put the data under 'inline' to run it locally",
+                field=f"spec.inputs[{index}].configMapKeyRef",
+            )
+        triples.append((item.name, str(item.format), item.inline))
+    return triples
+
+
+@contextmanager
+def _step(progress: Progress | None, name: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        if progress is not None:
+            progress(name, time.perf_counter() - started, "")
+
+
+def run_experiment(
+    experiment: Experiment,
+    *,
+    template_dirs: tuple[Path, ...] = (),
+    unsafe_no_sandbox: bool = False,
+    progress: Progress | None = None,
+) -> RunOutcome:
+    """Run a validated manifest locally and return it with its terminal status.
+
+    Raises ManifestError for problems the manifest alone shows (unknown template, bad
+    parameter, missing column); every later failure is reported in the status instead.
+    """
+    from kosmos.execution import reporting  # noqa: PLC0415 - keep `kosmos --help` fast
+    from kosmos.execution.code_generator import CodeGenerator  # noqa: PLC0415
+    from kosmos.execution.executor import Executor, ResourceLimits  # noqa: PLC0415
+    from kosmos.execution.validator import validate_program, validate_resources  # noqa: PLC0415
+
+    spec = experiment.spec
+    generation = experiment.metadata.generation or 1
+    started = reporting.now_rfc3339()
+    inputs = _inline_inputs(spec)
+    generator = CodeGenerator(template_dirs=template_dirs)
+    with _step(progress, "generate"):
+        generator.check_spec(spec)
+        program = generator.program_for(spec)
+    status: ExperimentStatus
+    result: ExecutionResult | None = None
+    try:
+        with _step(progress, "validate"):
+            validate_resources(spec.resources)
+            validate_program(program.code)
+    except KosmosError as exc:
+        status = reporting.failed_before_run_status(
+            exc.kind, exc.message, generation=generation, code_hash=program.code_hash, start_time=started
+        )
+    else:
+        with _step(progress, "run"):
+            executor = Executor(
+                docker_image=spec.image,
+                resource_limits=ResourceLimits.from_resources(spec.resources),
+                unsafe_no_sandbox=unsafe_no_sandbox,
+            )
+            try:
+                result = executor.execute(program.code, parameters=program.parameters, inputs=inputs)
+            except KosmosError as exc:
+                result = ExecutionResult(success=False, error=exc.message, error_kind=ErrorKind(exc.kind))
+        with _step(progress, "analyse"):
+            status = reporting.status_for(
+                result,
+                code_hash=program.code_hash,
+                generation=generation,
+                start_time=started,
+                alpha=_alpha(program.parameters),
+            )
+    manifest = experiment.model_dump(by_alias=True, exclude_none=True, mode="json")
+    manifest["spec"] = spec.model_dump(by_alias=True, exclude_none=True, mode="json")
+    manifest["status"] = status.to_dict()
+    return RunOutcome(experiment=manifest, status=status, result=result)
+
+
+def _alpha(parameters: dict[str, Any]) -> float | None:
+    value = parameters.get("alpha")
+    return float(value) if isinstance(value, (int, float)) else None
