@@ -1,0 +1,1 @@
+"""Kosmos benchmarks: ratios measured side by side in one run (not part of the test suite)."""
