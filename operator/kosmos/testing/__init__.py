@@ -1,0 +1,15 @@
+"""Helpers for testing Kosmos and code built on it: Experiment factories, an emulated API server
+with the Experiment resource, and a fake Job controller that runs the real runner.
+
+Shipped with the package so users' tests can drive the operator the way ours do.
+"""
+
+from kosmos.testing.factories import (
+    PLANT_GROWTH_CSV,
+    SLEEP_CSV,
+    experiment_body,
+    plant_growth_spec,
+    sleep_spec,
+)
+
+__all__ = ["PLANT_GROWTH_CSV", "SLEEP_CSV", "experiment_body", "plant_growth_spec", "sleep_spec"]
