@@ -1,0 +1,3 @@
+"""Implementation of :mod:`kosmos.execution.statistics`; import from there, not from here."""
+
+__all__: list[str] = []
