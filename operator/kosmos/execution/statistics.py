@@ -22,7 +22,15 @@ from kosmos.execution.stats._validation import (
     StatisticsError,
     ZeroVarianceError,
 )
+from kosmos.execution.stats.adjust import AdjustMethod, adjust_pvalues
 from kosmos.execution.stats.anova import compute_anova
+from kosmos.execution.stats.assumptions import (
+    Center,
+    check_bartlett,
+    check_homogeneity,
+    check_normality,
+)
+from kosmos.execution.stats.chisquare import compute_chi_square, contingency_table
 from kosmos.execution.stats.correlation import CorrelationMethod, compute_correlation
 from kosmos.execution.stats.results import (
     AdjustedPValues,
@@ -34,13 +42,21 @@ from kosmos.execution.stats.results import (
     RankTestResult,
     TTestResult,
 )
+from kosmos.execution.stats.nonparametric import (
+    PValueMethod,
+    compute_kruskal,
+    compute_mannwhitney,
+    compute_wilcoxon,
+)
 from kosmos.execution.stats.ttest import compute_ttest
 
 __all__ = [
+    "AdjustMethod",
     "AdjustedPValues",
     "Alternative",
     "AnovaResult",
     "AssumptionResult",
+    "Center",
     "ChiSquareResult",
     "ConstantInputError",
     "CorrelationMethod",
@@ -52,11 +68,21 @@ __all__ = [
     "LengthMismatchError",
     "NanPolicy",
     "NonFiniteInputError",
+    "PValueMethod",
     "RankTestResult",
     "StatisticsError",
     "TTestResult",
     "ZeroVarianceError",
+    "adjust_pvalues",
+    "check_bartlett",
+    "check_homogeneity",
+    "check_normality",
     "compute_anova",
+    "compute_chi_square",
     "compute_correlation",
+    "compute_kruskal",
+    "compute_mannwhitney",
     "compute_ttest",
+    "compute_wilcoxon",
+    "contingency_table",
 ]

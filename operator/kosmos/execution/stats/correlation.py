@@ -104,7 +104,7 @@ def compute_correlation(
     >>> x = [44.4, 45.9, 41.9, 53.3, 44.7, 44.1, 50.7, 45.2, 60.1]
     >>> y = [2.6, 3.1, 2.5, 5.0, 3.6, 4.0, 5.2, 2.8, 3.8]
     >>> r = compute_correlation(x, y)
-    >>> round(r.correlation, 7), round(r.statistic, 4), round(r.p_value, 5)
+    >>> round(r.correlation, 7), round(r.statistic, 4), round(r.p_value, 4)
     (0.5711816, 1.8411, 0.1082)
     """
     how = option(method, CorrelationMethod, "method")
