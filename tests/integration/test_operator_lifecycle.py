@@ -1,0 +1,29 @@
+"""The real operator against the emulated API: Experiments reach the right terminal status."""
+
+from __future__ import annotations
+
+import pytest
+
+from kosmos.testing import experiment_body, plant_growth_spec, sleep_spec
+from kosmos.testing.emulator import objects_of
+from kosmos.testing.harness import running_operator, wait_for
+
+pytestmark = pytest.mark.timeout(120)
+
+
+async def test_sleep_example_reaches_succeeded_with_welch_statistics(cluster, api, jobs, operator_settings):
+    emulator, url = cluster
+    async with running_operator(url, operator_settings):
+        await api.create_experiment(experiment_body("sleep-drug", spec=sleep_spec()))
+        body = await wait_for(lambda: api.terminal("sleep-drug"), timeout=60, what="sleep-drug terminal")
+    status = body["status"]
+    assert status["phase"] == "Succeeded", status
+    (entry,) = status["statistics"]
+    assert entry["test"] == "welch_t"
+    assert entry["statistic"] == pytest.approx(-1.8608, abs=1e-4)
+    assert entry["pValue"] == pytest.approx(0.07939, abs=1e-5)
+    assert status["execution"]["success"] is True
+    assert status["observedGeneration"] == 1
+    ready = next(c for c in status["conditions"] if c["type"] == "Ready")
+    assert ready["status"] == "True" and ready["observedGeneration"] == 1
+    assert len(objects_of(emulator, "jobs", "batch")) == 1
