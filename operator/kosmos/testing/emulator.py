@@ -55,7 +55,12 @@ class KosmosEmulator(kmock.KubernetesEmulator):
 
     def _stamp(self, request: kmock.Request) -> None:
         data = request.data
-        if not isinstance(data, dict) or request.resource is None:
+        if request.resource is None:
+            return
+        if isinstance(data, list):  # JSON patch: bump the version after kopf's own "test" ops
+            data.append({"op": "add", "path": "/metadata/resourceVersion", "value": str(next(self._versions))})
+            return
+        if not isinstance(data, dict):
             return
         meta = data.setdefault("metadata", {})
         meta["resourceVersion"] = str(next(self._versions))
@@ -80,8 +85,25 @@ class KosmosEmulator(kmock.KubernetesEmulator):
             if tail:
                 text = "\n".join(text.splitlines()[-int(tail):]) + ("\n" if text.endswith("\n") else "")
             return aiohttp.web.Response(text=text)
+        if isinstance(request.data, list) and request.resource is not None and request.name:
+            conflict = self._version_conflict(request)
+            if conflict:
+                return aiohttp.web.json_response(
+                    {"apiVersion": "v1", "kind": "Status", "status": "Failure", "code": 422,
+                     "reason": "Invalid", "message": conflict}, status=422)
         self._stamp(request)
         return await super()._handle(request)
+
+    def _version_conflict(self, request: kmock.Request) -> str | None:
+        """JSON patches whose resourceVersion test fails are refused with 422, as kopf expects."""
+        key = (request.resource, request.namespace, request.name)
+        if key not in self.objects or self.objects[key].deleted:
+            return None
+        current = self.objects[key].raw.get("metadata", {}).get("resourceVersion")
+        for op in request.data:
+            if op.get("op") == "test" and op.get("path") == "/metadata/resourceVersion" and op.get("value") != current:
+                return f"the object has been modified: resourceVersion {current}, not {op.get('value')}"
+        return None
 
     async def _serve_list(self, request: kmock.Request) -> Any:
         result = await super()._serve_list(request)
