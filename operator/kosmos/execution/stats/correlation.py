@@ -20,6 +20,7 @@ from kosmos.execution.stats._validation import (
     Alternative,
     ConstantInputError,
     InsufficientDataError,
+    InvalidOptionError,
     check_confidence_level,
     option,
     paired_samples,
@@ -55,6 +56,37 @@ def _has_ties(a: np.ndarray) -> bool:
     return bool(np.any(s[1:] == s[:-1]))
 
 
+def _exact_choice(requested: bool | None, small: bool, ties: bool) -> bool:
+    if requested is None:
+        return small and not ties
+    if requested and ties:
+        raise InvalidOptionError("exact=True is unavailable with ties (as in R); use exact=False")
+    return bool(requested)
+
+
+def _tie_sums(a: np.ndarray) -> tuple[float, float, float]:
+    _, counts = np.unique(a, return_counts=True)
+    t = counts[counts > 1].astype(np.float64)
+    return float(np.sum(t * (t - 1))), float(np.sum(t * (t - 1) * (2 * t + 5))), float(
+        np.sum(t * (t - 1) * (t - 2))
+    )
+
+
+def _kendall_z(tau: float, a: np.ndarray, b: np.ndarray) -> float:
+    """R's tie-corrected z for Kendall's S (cor.test, exact = FALSE, continuity = FALSE)."""
+    n = float(a.size)
+    x1, xt, x2 = _tie_sums(a)
+    y1, yt, y2 = _tie_sums(b)
+    t0 = n * (n - 1) / 2
+    s = tau * math.sqrt((t0 - x1 / 2) * (t0 - y1 / 2))
+    var_s = (
+        (n * (n - 1) * (2 * n + 5) - xt - yt) / 18
+        + x1 * y1 / (2 * n * (n - 1))
+        + x2 * y2 / (9 * n * (n - 1) * (n - 2))
+    )
+    return s / math.sqrt(var_s)
+
+
 def compute_correlation(
     x: Any,
     y: Any,
@@ -62,6 +94,7 @@ def compute_correlation(
     method: str = "pearson",
     alternative: str = "two-sided",
     confidence_level: float = 0.95,
+    exact: bool | None = None,
     nan_policy: str = "raise",
 ) -> CorrelationResult:
     """Correlation coefficient with its test and confidence interval (R's ``cor.test``).
@@ -74,6 +107,9 @@ def compute_correlation(
         Kendall's coefficient is tau-b (tie-corrected).
     alternative : {"two-sided", "less", "greater"}, keyword-only
     confidence_level : float, keyword-only
+    exact : bool or None, keyword-only
+        Exact null distribution for Kendall and Spearman. None (default) follows R:
+        exact for Kendall when n < 50, for Spearman when n < 1290, and never with ties.
     nan_policy : {"raise", "omit"}, keyword-only
         ``omit`` drops incomplete pairs.
 
@@ -134,38 +170,39 @@ def compute_correlation(
         )
     ties = _has_ties(a) or _has_ties(b)
     if how is CorrelationMethod.KENDALL:
-        exact = n < 50 and not ties
-        res = stats.kendalltau(a, b, alternative=alt.value, method="exact" if exact else "asymptotic")
+        use_exact = _exact_choice(exact, n < 50, ties)
+        res = stats.kendalltau(
+            a, b, alternative=alt.value, method="exact" if use_exact else "asymptotic"
+        )
         tau = float(res.statistic)
-        if exact:
+        if use_exact:
             # R prints T, the number of concordant pairs: (tau + 1) * n(n-1)/4 without ties.
-            statistic, name = round((tau + 1.0) * n * (n - 1) / 4.0), "T"
+            statistic, name = float(round((tau + 1.0) * n * (n - 1) / 4.0)), "T"
         else:
-            statistic, name = float(special.ndtri(1.0 - float(res.pvalue) / 2.0)), "z"
-            statistic = math.copysign(statistic, tau) if alt is Alternative.TWO_SIDED else math.nan
+            statistic, name = _kendall_z(tau, a, b), "z"
         se = math.sqrt(0.437 / (n - 4)) if n > 4 else math.nan
         lo, hi = _fisher_interval(tau, se, level, alt) if n > 4 else (math.nan, math.nan)
         return CorrelationResult(
             test="kendall_tau_b", correlation=tau, p_value=float(res.pvalue), ci_low=lo,
             ci_high=hi, confidence_level=level, n=n, method="kendall", alternative=alt.value,
-            statistic=float(statistic), statistic_name=name, df=None, exact=exact,
+            statistic=statistic, statistic_name=name, df=None, exact=use_exact,
             effect_size=EffectSize("kendall_tau_b", tau, lo, hi, level),
         )
     res = stats.spearmanr(a, b, alternative=alt.value)
     rho = float(res.statistic)
     s_stat = (n**3 - n) * (1.0 - rho) / 6.0  # R's S = sum of squared rank differences
-    exact = n < 1290 and not ties
-    if exact:
+    use_exact = _exact_choice(exact, n < 1290, ties)
+    if use_exact:
         p = spearman_exact_p(s_stat, n, alt.value)
     else:
         p = float(res.pvalue)
-    if not exact and n < 3:
+    if not use_exact and n < 3:
         raise InsufficientDataError("Spearman's test with ties needs at least 3 pairs")
     se = math.sqrt((1.0 + rho * rho / 2.0) / (n - 3)) if n > 3 else math.nan
     lo, hi = _fisher_interval(rho, se, level, alt) if n > 3 else (math.nan, math.nan)
     return CorrelationResult(
         test="spearman", correlation=rho, p_value=p, ci_low=lo, ci_high=hi,
         confidence_level=level, n=n, method="spearman", alternative=alt.value,
-        statistic=s_stat, statistic_name="S", df=None, exact=exact,
+        statistic=s_stat, statistic_name="S", df=None, exact=use_exact,
         effect_size=EffectSize("spearman_rho", rho, lo, hi, level),
     )
