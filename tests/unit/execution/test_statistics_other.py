@@ -171,3 +171,21 @@ def test_chi_square_cramers_v_and_degenerate_tables() -> None:
         compute_chi_square([[1, 2, 3]])
     with pytest.raises(StatisticsError):
         compute_chi_square([[1, -2], [3, 4]])
+
+
+@pytest.mark.parametrize("alternative", ["two-sided", "less", "greater"])
+@pytest.mark.parametrize("continuity", [True, False])
+def test_signed_rank_normal_approximation_equals_scipy_with_ties_and_zeros(
+    alternative: str, continuity: bool
+) -> None:
+    rng = np.random.default_rng(11)
+    x = rng.integers(0, 8, 120).astype(float)
+    y = rng.integers(0, 8, 120).astype(float) + 0.5 * rng.integers(0, 2, 120)
+    r = compute_wilcoxon(x, y, alternative=alternative, continuity=continuity)
+    ref = st.wilcoxon(x, y, zero_method="wilcox", correction=continuity,
+                      alternative=alternative, method="asymptotic")
+    assert not r.exact
+    assert r.p_value == pytest.approx(ref.pvalue, rel=1e-10)
+    d = (x - y)[x != y]
+    ranks = st.rankdata(np.abs(d))
+    assert r.statistic == pytest.approx(ranks[d > 0].sum())

@@ -50,13 +50,15 @@ def _float_sums(groups: list[np.ndarray]) -> tuple[float, float, list[float]]:
     shift = float(groups[0][0])
     centred_means: list[float] = []
     within_parts: list[float] = []
+    buffer = np.empty(max(g.size for g in groups))  # one scratch array: no allocation per pass
     for g in groups:
-        y = g - shift
-        m = float(np.mean(y))
-        r = y - m
-        s = float(np.sum(r))
+        y = buffer[: g.size]
+        np.subtract(g, shift, out=y)
+        m = float(y.mean())
+        np.subtract(y, m, out=y)
+        s = float(y.sum())
         # Corrected two-pass (Chan, Golub & LeVeque 1983): remove the residual bias of the mean.
-        within_parts.append(float(np.dot(r, r)) - s * s / g.size)
+        within_parts.append(float(np.dot(y, y)) - s * s / g.size)
         centred_means.append(m + s / g.size)
     n = [g.size for g in groups]
     n_total = sum(n)

@@ -168,8 +168,9 @@ def compute_correlation(
             statistic_name="t", df=df, exact=False,
             effect_size=EffectSize("pearson_r", r, lo, hi, level),
         )
-    ties = _has_ties(a) or _has_ties(b)
     if how is CorrelationMethod.KENDALL:
+        # ties only matter where an exact distribution is possible (R: n < 50)
+        ties = (n < 50 or bool(exact)) and (_has_ties(a) or _has_ties(b))
         use_exact = _exact_choice(exact, n < 50, ties)
         res = stats.kendalltau(
             a, b, alternative=alt.value, method="exact" if use_exact else "asymptotic"
@@ -191,6 +192,7 @@ def compute_correlation(
     res = stats.spearmanr(a, b, alternative=alt.value)
     rho = float(res.statistic)
     s_stat = (n**3 - n) * (1.0 - rho) / 6.0  # R's S = sum of squared rank differences
+    ties = (n < 1290 or bool(exact)) and (_has_ties(a) or _has_ties(b))
     use_exact = _exact_choice(exact, n < 1290, ties)
     if use_exact:
         p = spearman_exact_p(s_stat, n, alt.value)

@@ -1,9 +1,12 @@
 """Rank tests as in R: Kruskal-Wallis, Mann-Whitney U (wilcox.test) and Wilcoxon signed rank.
 
 Called through :mod:`kosmos.execution.statistics`. Wraps ``scipy.stats.kruskal``,
-``mannwhitneyu`` and ``wilcoxon``, choosing exact or normal-approximation p-values by R's
-rule (exact when n < 50 and there are no ties or zero differences) unless told otherwise,
-and adds rank-based effect sizes (rank epsilon squared, rank-biserial correlations).
+``mannwhitneyu`` and ``wilcoxon`` (exact), choosing exact or normal-approximation p-values by
+R's rule (exact when n < 50 and there are no ties or zero differences) unless told otherwise,
+and adds rank-based effect sizes (rank epsilon squared, rank-biserial correlations). The
+signed-rank normal approximation is evaluated from the ranks Kosmos already needs for V and
+the effect size (R's formula, equal to scipy's asymptotic branch; tested against both), so
+that a large sample is sorted once rather than twice.
 """
 
 from __future__ import annotations
@@ -42,6 +45,40 @@ class PValueMethod(StrEnum):
 def _has_ties(a: np.ndarray) -> bool:
     s = np.sort(a)
     return bool(np.any(s[1:] == s[:-1]))
+
+
+def _ranks_with_ties(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Average ranks of ``a`` and the sizes of its tie groups, from a single sort."""
+    order = np.argsort(a, kind="stable")
+    sorted_a = a[order]
+    new_group = np.empty(a.size, dtype=bool)
+    new_group[0] = True
+    np.not_equal(sorted_a[1:], sorted_a[:-1], out=new_group[1:])
+    starts = np.flatnonzero(new_group)
+    sizes = np.diff(np.append(starts, a.size))
+    average = starts + (sizes + 1) / 2.0  # 1-based average rank of each group
+    ranks = np.empty(a.size)
+    ranks[order] = np.repeat(average, sizes)
+    return ranks, sizes[sizes > 1].astype(np.float64)
+
+
+def _signed_rank_normal_p(
+    v: float, n: int, tie_sizes: np.ndarray, alt: Alternative, continuity: bool
+) -> float:
+    """R's wilcox.test normal approximation for V (tie-corrected variance, optional continuity).
+
+    The same formula as ``scipy.stats.wilcoxon(method="asymptotic")``; evaluated here from the
+    ranks already computed so that large samples are not ranked twice.
+    """
+    z = v - n * (n + 1) / 4.0
+    sigma = math.sqrt(n * (n + 1) * (2 * n + 1) / 24.0 - float(np.sum(tie_sizes**3 - tie_sizes)) / 48.0)
+    if continuity:
+        z -= {Alternative.TWO_SIDED: math.copysign(0.5, z) if z else 0.0,
+              Alternative.GREATER: 0.5, Alternative.LESS: -0.5}[alt]
+    z /= sigma
+    if alt is Alternative.TWO_SIDED:
+        return 2.0 * float(special.ndtr(-abs(z)))
+    return float(special.ndtr(-z)) if alt is Alternative.GREATER else float(special.ndtr(z))
 
 
 def _z_interval(r: float, se: float, level: float, alt: Alternative) -> tuple[float, float]:
@@ -170,9 +207,10 @@ def compute_mannwhitney(
     both = np.concatenate([x, y])
     if both.min() == both.max():
         raise ConstantInputError("all observations are identical; the rank sum test is undefined")
-    ties = _has_ties(both)
+    small = x.size < _R_EXACT_LIMIT and y.size < _R_EXACT_LIMIT
+    ties = (small or how is PValueMethod.EXACT) and _has_ties(both)  # only matters for exact
     if how is PValueMethod.AUTO:
-        exact = x.size < _R_EXACT_LIMIT and y.size < _R_EXACT_LIMIT and not ties
+        exact = small and not ties
     else:
         exact = how is PValueMethod.EXACT
         if exact and ties:
@@ -257,11 +295,11 @@ def compute_wilcoxon(
         d = a - b - float(mu)
         test_n = (a.size,)
     zeros = bool(np.any(d == 0))
-    nonzero = d[d != 0]
+    nonzero = d[d != 0] if zeros else d
     if nonzero.size == 0:
         raise ConstantInputError("every difference is zero; the signed rank test is undefined")
-    ranks = stats.rankdata(np.abs(nonzero))
-    ties = _has_ties(np.abs(nonzero))
+    ranks, tie_sizes = _ranks_with_ties(np.abs(nonzero))
+    ties = tie_sizes.size > 0
     if how is PValueMethod.AUTO:
         exact = nonzero.size < _R_EXACT_LIMIT and not ties and not zeros
     else:
@@ -270,19 +308,20 @@ def compute_wilcoxon(
             raise InvalidOptionError("method='exact' is unavailable with ties or zeros; use 'asymptotic'")
     if not exact and nonzero.size < 2:
         raise InsufficientDataError("the normal approximation needs at least 2 non-zero differences")
-    res = stats.wilcoxon(
-        nonzero, zero_method="wilcox", correction=continuity, alternative=alt.value,
-        method="exact" if exact else "asymptotic",
-    )
-    v_plus = float(ranks[nonzero > 0].sum())
-    total = float(ranks.sum())
-    r = (2.0 * v_plus - total) / total
     n = nonzero.size
-    se = math.sqrt((2 * n + 1) / (3.0 * (n + 1)) * 2.0 / n) if n > 0 else math.nan
+    v_plus = float(ranks[nonzero > 0].sum())
+    total = n * (n + 1) / 2.0
+    if exact:
+        p_value = float(stats.wilcoxon(nonzero, alternative=alt.value, method="exact").pvalue)
+    else:
+        p_value = _signed_rank_normal_p(v_plus, n, tie_sizes, alt, continuity)
+    r = (2.0 * v_plus - total) / total
+    se = math.sqrt((2 * n + 1) / (3.0 * (n + 1)) * 2.0 / n)
     lo, hi = _z_interval(r, se, confidence_level, alt)
+    p_value = min(p_value, 1.0)
     return RankTestResult(
         test="wilcoxon_signed_rank", statistic=v_plus, statistic_name="V",
-        p_value=float(res.pvalue), n=test_n,
+        p_value=p_value, n=test_n,
         method=("Wilcoxon signed rank " + ("exact test" if exact else "test (normal approximation)")),
         alternative=alt.value,
         effect_size=EffectSize("rank_biserial_paired", r, lo, hi, confidence_level),
