@@ -57,8 +57,9 @@ def _float_sums(groups: list[np.ndarray]) -> tuple[float, float, list[float]]:
         m = float(y.mean())
         np.subtract(y, m, out=y)
         s = float(y.sum())
+        np.multiply(y, y, out=y)  # pairwise-summed squares; BLAS dot was slower and less exact here
         # Corrected two-pass (Chan, Golub & LeVeque 1983): remove the residual bias of the mean.
-        within_parts.append(float(np.dot(y, y)) - s * s / g.size)
+        within_parts.append(float(y.sum()) - s * s / g.size)
         centred_means.append(m + s / g.size)
     n = [g.size for g in groups]
     n_total = sum(n)
