@@ -64,6 +64,16 @@ class ResultAnalyzer:
         ``adjustment_method`` (with several tests, else None), ``effect_size`` (name, value,
         ci_low, ci_high, magnitude), ``effect_magnitude``, ``interpretation`` (one or two
         sentences), ``warnings``, ``tests`` (one summary per test) and ``assumptions``.
+
+        Examples
+        --------
+        >>> from kosmos.execution.analyzer import ResultAnalyzer
+        >>> out = ResultAnalyzer().analyze(
+        ...     results={"correlation": 0.62, "p_value": 0.003, "n": 20},
+        ...     experiment_type="correlation_analysis",
+        ... )
+        >>> out["significance"], out["effect_magnitude"]
+        (True, 'large')
         """
         entries = entries_from(results, experiment_type)
         level = _number(alpha)

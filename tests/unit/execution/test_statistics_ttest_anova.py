@@ -239,3 +239,14 @@ def test_nan_policy_omit_drops_missing_values_and_pairs() -> None:
     assert r.n == (3,)
     r = compute_anova([["1.0", "nan", "2.0"], ["2.0", "3.1"]], nan_policy="omit")
     assert r.n == (2, 2)
+
+
+def test_string_arrays_and_series_take_the_exact_path() -> None:
+    import pandas as pd
+
+    data = json.loads((REFERENCE / "nist_anova" / "SmLs09.json").read_text())
+    text = [[repr(v) for v in g] for g in data["groups"]]
+    as_arrays = compute_anova([np.array(g) for g in text])
+    as_series = compute_anova([pd.Series(g, dtype=object) for g in text])
+    assert as_arrays.exact and as_series.exact
+    assert as_arrays.f_statistic == as_series.f_statistic == data["certified"]["f_statistic"]

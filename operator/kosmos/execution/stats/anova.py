@@ -45,6 +45,14 @@ def _group_list(groups: Iterable[Any]) -> list[Any]:
     return list(groups)
 
 
+def _holds_text(group: Any) -> bool:
+    """True for decimal text / Decimal / Fraction values (lists, Series or str/object arrays)."""
+    if isinstance(group, np.ndarray):
+        return group.dtype.kind in "USO" and group.size > 0 and is_text_sequence([group.flat[0]])
+    values = list(group)
+    return is_text_sequence(values)
+
+
 def _float_sums(groups: list[np.ndarray]) -> tuple[float, float, list[float]]:
     """SS_between, SS_within and group means by the shifted, refined two-pass algorithm."""
     shift = float(groups[0][0])
@@ -212,9 +220,7 @@ def compute_anova(
     raw = _group_list(groups)
     if len(raw) < 2:
         raise InsufficientDataError(f"{len(raw)} group(s) given; ANOVA needs at least 2")
-    if not welch and all(
-        not isinstance(g, np.ndarray) and is_text_sequence(list(g)) for g in raw
-    ):
+    if not welch and all(_holds_text(g) for g in raw):
         return _exact_fisher([list(g) for g in raw], nan_policy, level)
     arrays = sample_groups(raw, nan_policy=nan_policy, min_n=2 if welch else 1)
     if welch:

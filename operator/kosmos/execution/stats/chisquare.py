@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 from kosmos.execution.stats._validation import (
     InsufficientDataError,
@@ -46,7 +46,7 @@ def _noncentral_interval(chi2: float, df: float, n: float, k: int, level: float)
     tail = (1 - level) / 2
 
     def cdf(lam: float) -> float:
-        return float(stats.ncx2.cdf(chi2, df, lam)) if lam > 0 else float(stats.chi2.cdf(chi2, df))
+        return float(special.chndtr(chi2, df, lam)) if lam > 0 else float(special.chdtr(df, chi2))
 
     def bound(prob: float) -> float:
         if cdf(0.0) <= prob:
