@@ -262,6 +262,19 @@ class OptimizationParameters(TemplateParameters):
         return [("objective", name) for name in sorted(names - known)]
 
 
+_MODEL_PARAMS: dict[str, set[str]] = {
+    "logistic_regression": {"C", "max_iter"},
+    "linear_regression": set(),
+    "ridge": {"alpha", "max_iter"},
+    "lasso": {"alpha", "max_iter"},
+    "random_forest": {"n_estimators", "max_depth"},
+    "gradient_boosting": {"n_estimators", "max_depth", "learning_rate"},
+    "decision_tree": {"max_depth"},
+    "knn": {"n_neighbors"},
+    "svm": {"C", "kernel"},
+}
+
+
 class MLTrainingParameters(TemplateParameters):
     """``ml_training``: a scikit-learn model scored by (stratified) k-fold cross-validation."""
 
@@ -289,6 +302,11 @@ class MLTrainingParameters(TemplateParameters):
             raise ValueError(f'model "{self.model}" is a regressor; task is "classification"')
         if self.task == "regression" and self.model == "logistic_regression":
             raise ValueError('model "logistic_regression" is a classifier; task is "regression"')
+        allowed = _MODEL_PARAMS[self.model]
+        for key in self.model_params:
+            if key not in allowed:
+                expected = ", ".join(sorted(allowed)) or "none"
+                raise ValueError(f'model_params.{key}: not a parameter of model "{self.model}" (allowed: {expected})')
         kernel = self.model_params.get("kernel")
         if kernel is not None and kernel not in ("linear", "rbf", "poly", "sigmoid"):
             raise ValueError(f'model_params.kernel: expected linear, rbf, poly or sigmoid, got "{kernel}"')
