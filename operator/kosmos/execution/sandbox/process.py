@@ -1,0 +1,249 @@
+"""Spawn bwrap for one run and supervise it: deadline, process-tree kill, output caps, rusage.
+
+Called by ``local.py``. The forked child (before exec'ing bwrap) joins the run's cgroup,
+enters a private mount namespace (plus a user namespace when not root), bind-mounts the
+directories the sandbox uid cannot reach from an fd opened earlier, mounts the run's tmpfs
+(size and inode capped), hands an fd of that tmpfs to the parent, and drops to the run's
+uid. Killing bwrap's child (pid 1 of the run's pid namespace) kills every process of the run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+__all__ = ["ChildSetup", "ProcessOutcome", "SpawnError", "run_supervised"]
+
+_CLONE_NEWNS = 0x00020000
+_CLONE_NEWUSER = 0x10000000
+_MS_NOSUID, _MS_NODEV, _MS_BIND, _MS_REC, _MS_PRIVATE = 2, 4, 4096, 16384, 1 << 18
+_PR_SET_DUMPABLE = 4
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class SpawnError(RuntimeError):
+    """The sandbox could not be set up (an infrastructure failure, not the program's)."""
+
+
+@dataclass(frozen=True)
+class ChildSetup:
+    """What the child does between fork and exec (see the module docstring)."""
+
+    uid: int
+    gid: int
+    as_root: bool
+    cgroup_procs: Sequence[str]
+    stage_fd: int | None
+    stage_target: str
+    workspace_target: str
+    workspace_bytes: int
+    workspace_inodes: int
+
+
+@dataclass
+class ProcessOutcome:
+    """What supervision observed; the caller turns it into an ExecutionResult."""
+
+    wait_status: int = 0
+    stdout: bytes = b""
+    stderr: bytes = b""
+    output_bytes: int = 0
+    truncated: bool = False
+    timed_out: bool = False
+    output_limited: bool = False
+    wall_seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    maxrss_kib: int = 0
+    child_pid: int | None = None
+    gone_after_deadline: float | None = None
+    workspace_fd: int | None = None
+    info: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int | None:
+        return os.waitstatus_to_exitcode(self.wait_status)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, f"{what}: {os.strerror(code)}")
+
+
+def _write(path: str, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def _child(setup: ChildSetup, sock: socket.socket) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            _libc.prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0)
+            for path in setup.cgroup_procs:
+                _write(path, "0")
+            if setup.stage_fd is not None:
+                os.fchdir(setup.stage_fd)  # unshare() carries the cwd into the new namespace
+            if setup.as_root:
+                _check(_libc.unshare(_CLONE_NEWNS), "unshare(mount)")
+            else:
+                uid, gid = os.getuid(), os.getgid()
+                _check(_libc.unshare(_CLONE_NEWNS | _CLONE_NEWUSER), "unshare(user, mount)")
+                _write("/proc/self/setgroups", "deny")
+                _write("/proc/self/uid_map", f"{uid} {uid} 1")
+                _write("/proc/self/gid_map", f"{gid} {gid} 1")
+            _check(_libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None), "make / private")
+            if setup.stage_fd is not None:
+                _check(_libc.mount(b".", setup.stage_target.encode(), None, _MS_BIND | _MS_REC, None),
+                       "bind the interpreter")
+            os.chdir("/")
+            opts = (f"size={setup.workspace_bytes},nr_inodes={setup.workspace_inodes},mode=0700,"
+                    f"uid={setup.uid},gid={setup.gid}")
+            _check(_libc.mount(b"tmpfs", setup.workspace_target.encode(), b"tmpfs",
+                               _MS_NOSUID | _MS_NODEV, opts.encode()), "mount the workspace tmpfs")
+            for name in ("workspace", "tmp"):
+                path = os.path.join(setup.workspace_target, name)
+                os.mkdir(path, 0o700)
+                os.chown(path, setup.uid, setup.gid)
+            ws = os.open(setup.workspace_target, os.O_PATH | os.O_DIRECTORY)
+            socket.send_fds(sock, [b"ok"], [ws])
+            os.close(ws)
+            if setup.as_root:
+                os.setgroups([])
+                os.setresgid(setup.gid, setup.gid, setup.gid)
+                os.setresuid(setup.uid, setup.uid, setup.uid)
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                sock.send(f"error: {exc}".encode()[:4000])
+            raise
+        finally:
+            sock.close()
+
+    return run
+
+
+def _kill_tree(proc: subprocess.Popen[bytes], child_pid: int | None, extra: Callable[[], None] | None) -> None:
+    for pid in (child_pid, proc.pid):
+        if pid:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+    if extra is not None:
+        extra()
+
+
+def run_supervised(argv: Sequence[str], *, executable: str, setup: ChildSetup, info_pipe: tuple[int, int],
+                   timeout_seconds: float, max_output_bytes: int,
+                   kill_extra: Callable[[], None] | None = None) -> ProcessOutcome:
+    """Run bwrap and supervise it until every process of the run is gone."""
+    outcome = ProcessOutcome()
+    parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    info_r, info_w = info_pipe
+    started = time.monotonic()
+    try:
+        proc = subprocess.Popen(  # noqa: PLW1509 - preexec_fn is the only pre-exec hook we have
+            list(argv), executable=executable, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, env={}, pass_fds=(info_w,), start_new_session=True,
+            preexec_fn=_child(setup, child_sock),
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        parent_sock.setblocking(False)
+        detail = str(exc)
+        with contextlib.suppress(OSError):
+            detail = parent_sock.recv(4096).decode(errors="replace")
+        raise SpawnError(f"could not start the sandbox: {detail}") from exc
+    finally:
+        child_sock.close()
+        os.close(info_w)
+    try:
+        parent_sock.settimeout(5.0)
+        _msg, fds, _flags, _addr = socket.recv_fds(parent_sock, 16, 1)
+        outcome.workspace_fd = fds[0] if fds else None
+    except OSError:
+        outcome.workspace_fd = None
+    finally:
+        parent_sock.close()
+    deadline = started + timeout_seconds
+    pidfd = os.pidfd_open(proc.pid)
+    sel = selectors.DefaultSelector()
+    assert proc.stdout is not None and proc.stderr is not None
+    out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
+    buffers: dict[int, bytearray] = {out_fd: bytearray(), err_fd: bytearray()}
+    info = bytearray()
+    for fd in (*buffers, info_r):
+        os.set_blocking(fd, False)
+        sel.register(fd, selectors.EVENT_READ)
+    sel.register(pidfd, selectors.EVENT_READ)
+    exited = False
+    killed_at: float | None = None
+    try:
+        while len(sel.get_map()) > 0:
+            now = time.monotonic()
+            if killed_at is None and now >= deadline:
+                outcome.timed_out = True
+                killed_at = now
+                _kill_tree(proc, outcome.child_pid, kill_extra)
+            if killed_at is not None and now - killed_at > 10:
+                break  # the kernel owes us EOF; do not hang the caller forever
+            wait = None if killed_at is not None else max(0.0, deadline - now)
+            if killed_at is not None:
+                wait = 0.5
+            for key, _ in sel.select(wait):
+                fd = key.fd  # type: ignore[assignment]
+                if fd == pidfd:
+                    sel.unregister(pidfd)
+                    exited = True
+                    continue
+                try:
+                    chunk = os.read(fd, 65536)
+                except BlockingIOError:
+                    continue
+                if not chunk:
+                    sel.unregister(fd)
+                    continue
+                if fd == info_r:
+                    info += chunk
+                    with contextlib.suppress(ValueError):
+                        outcome.info = json.loads(info.decode())
+                        outcome.child_pid = outcome.info.get("child-pid")
+                    continue
+                outcome.output_bytes += len(chunk)
+                room = max_output_bytes - sum(len(b) for b in buffers.values())
+                buffers[fd] += chunk[: max(0, room)]
+                if outcome.output_bytes > max_output_bytes and killed_at is None:
+                    outcome.truncated = outcome.output_limited = True
+                    killed_at = time.monotonic()
+                    _kill_tree(proc, outcome.child_pid, kill_extra)
+            if exited and killed_at is None and len(sel.get_map()) == 0:
+                break
+    finally:
+        sel.close()
+        os.close(pidfd)
+        os.close(info_r)
+        if not exited:
+            _kill_tree(proc, outcome.child_pid, kill_extra)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        ended = time.monotonic()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        for stream in (proc.stdout, proc.stderr):
+            with contextlib.suppress(OSError):
+                stream.close()
+    outcome.wait_status = status
+    outcome.wall_seconds = ended - started
+    outcome.cpu_seconds = usage.ru_utime + usage.ru_stime
+    outcome.maxrss_kib = usage.ru_maxrss
+    if killed_at is not None:
+        outcome.gone_after_deadline = ended - deadline if outcome.timed_out else None
+    outcome.stdout, outcome.stderr = bytes(buffers[out_fd]), bytes(buffers[err_fd])
+    return outcome
+

@@ -1,0 +1,143 @@
+"""The job directory the host writes, and safe reading of what the program left behind.
+
+Called by ``local.py``. The job (program, parameters, inputs) is a host temp directory bound
+read-only at /job. The program writes only to its tmpfs; the host reads the result envelope
+and artifacts through a directory fd of that tmpfs with O_NOFOLLOW at every step, plain names
+only, regular files only and size-capped, so a symlink the program made leads nowhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import stat
+import tempfile
+from collections.abc import Iterable
+from typing import Any
+
+from kosmos.execution.sandbox.base import InputFile
+
+__all__ = ["RESULT_NAME", "close_workspace", "make_job_dir", "read_artifacts", "read_envelope", "remove_job_dir"]
+
+RESULT_NAME = ".kosmos-result.json"
+_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+def make_job_dir(code: str, inputs: Iterable[InputFile], parameters: dict[str, Any], *,
+                 sys_path: list[str], max_results_bytes: int, root: str | None = None,
+                 artifacts_dir: str = "/workspace/artifacts") -> str:
+    """Write job.json, program.py and inputs/ into a fresh directory readable by the sandbox uid."""
+    path = tempfile.mkdtemp(prefix="kosmos-job-", dir=root)
+    os.chmod(path, 0o755)  # noqa: S103 - the sandbox uid reads it (bound read-only)
+    entries = []
+    os.mkdir(os.path.join(path, "inputs"), 0o755)
+    for index, item in enumerate(inputs):
+        if item.format not in ("csv", "json"):
+            raise ValueError(f"input {item.name!r}: format must be csv or json, got {item.format!r}")
+        rel = f"inputs/{index}.{item.format}"
+        _write(os.path.join(path, rel), item.text)
+        entries.append({"name": item.name, "format": item.format, "path": rel})
+    _write(os.path.join(path, "program.py"), code)
+    job = {"program": "program.py", "parameters": parameters, "inputs": entries,
+           "artifacts_dir": artifacts_dir, "sys_path": sys_path, "max_results_bytes": max_results_bytes}
+    _write(os.path.join(path, "job.json"), json.dumps(job))
+    return path
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(path, 0o644)
+
+
+def remove_job_dir(path: str) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _open_dir(dir_fd: int, name: str) -> int:
+    return os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+
+
+def _read_file(dir_fd: int, name: str, limit: int) -> bytes | None:
+    """A regular file named ``name`` directly in ``dir_fd``, at most ``limit`` bytes, or None."""
+    if not name or "/" in name or name in (".", ".."):
+        return None
+    try:
+        fd = os.open(name, _FLAGS, dir_fd=dir_fd)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+            return None
+        chunks, total = [], 0
+        while total <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        return None if total > limit else b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def read_envelope(ws_fd: int, limit: int) -> dict[str, Any] | None:
+    """The runner's envelope from /workspace, or None when missing, a symlink or malformed."""
+    try:
+        work = _open_dir(ws_fd, "workspace")
+    except OSError:
+        return None
+    try:
+        data = _read_file(work, RESULT_NAME, limit)
+    finally:
+        os.close(work)
+    if data is None:
+        return None
+    try:
+        envelope = json.loads(data)
+    except ValueError:
+        return None
+    if not isinstance(envelope, dict) or envelope.get("kosmosEnvelope") != 1:
+        return None
+    return envelope
+
+
+def read_artifacts(ws_fd: int, names: object, *, max_total_bytes: int) -> tuple[dict[str, bytes], list[str]]:
+    """Artifacts named by the envelope, from /workspace/artifacts; returns (files, skipped names)."""
+    files: dict[str, bytes] = {}
+    skipped: list[str] = []
+    if not isinstance(names, list):
+        return files, skipped
+    try:
+        work = _open_dir(ws_fd, "workspace")
+    except OSError:
+        return files, [str(n) for n in names]
+    try:
+        try:
+            art = _open_dir(work, "artifacts")
+        except OSError:
+            return files, [str(n) for n in names]
+        try:
+            budget = max_total_bytes
+            for name in names:
+                data = _read_file(art, name, budget) if isinstance(name, str) else None
+                if data is None:
+                    skipped.append(str(name))
+                    continue
+                files[name] = data
+                budget -= len(data)
+        finally:
+            os.close(art)
+    finally:
+        os.close(work)
+    return files, skipped
+
+
+def close_workspace(fd: int | None) -> None:
+    """Drop the last reference to the run's tmpfs (its memory is freed)."""
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)
