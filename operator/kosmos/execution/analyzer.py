@@ -100,7 +100,9 @@ class ResultAnalyzer:
         ]
         primary, first = summaries[0], tests[0]
         warnings = self._warnings(first, primary, level, method)
-        interpretation = self._interpret(first, primary, checks, level, method, len(tests))
+        interpretation = self._interpret(
+            first, primary, checks=checks, level=level, method=method, n_tests=len(tests)
+        )
         return {
             "significance": primary["significant"],
             "significant": primary["significant"],
@@ -116,9 +118,11 @@ class ResultAnalyzer:
             "warnings": warnings,
             "tests": summaries,
             "assumptions": [
-                {"test": c.get("test"), "p_value": _number(c.get("pValue")),
-                 "violated": _number(c.get("pValue")) is not None
-                 and float(c["pValue"]) < level}
+                {
+                    "test": c.get("test"),
+                    "p_value": _number(c.get("pValue")),
+                    "violated": _number(c.get("pValue")) is not None and float(c["pValue"]) < level,
+                }
                 for c in checks
             ],
             "experiment_type": experiment_type,
@@ -127,9 +131,17 @@ class ResultAnalyzer:
     @staticmethod
     def _empty(level: float, text: str) -> dict[str, Any]:
         return {
-            "significance": None, "significant": None, "alpha": level, "p_value": None,
-            "adjusted_p_values": None, "adjustment_method": None, "effect_size": None,
-            "effect_magnitude": None, "interpretation": text, "warnings": [], "tests": [],
+            "significance": None,
+            "significant": None,
+            "alpha": level,
+            "p_value": None,
+            "adjusted_p_values": None,
+            "adjustment_method": None,
+            "effect_size": None,
+            "effect_magnitude": None,
+            "interpretation": text,
+            "warnings": [],
+            "tests": [],
             "assumptions": [],
         }
 
@@ -148,8 +160,11 @@ class ResultAnalyzer:
                 "ci_low": _number(effect.get("ciLow")),
                 "ci_high": _number(effect.get("ciHigh")),
                 "magnitude": magnitude(
-                    str(effect.get("name")), _number(effect.get("value")),
-                    table_shape=tuple(shape) if isinstance(shape, list) and len(shape) == 2 else None,
+                    str(effect.get("name")),
+                    _number(effect.get("value")),
+                    table_shape=tuple(shape)
+                    if isinstance(shape, list) and len(shape) == 2
+                    else None,
                 ),
             }
         return {
@@ -173,15 +188,24 @@ class ResultAnalyzer:
         label = effect.get("magnitude")
         sizes = sample_sizes(entry)
         total = sum(sizes) if sizes else None
-        if p is not None and p < 0.01 and label in ("very small", "tiny") and (total or 0) >= _LARGE_N_FOR_TINY:
+        if (
+            p is not None
+            and p < 0.01
+            and label in ("very small", "tiny")
+            and (total or 0) >= _LARGE_N_FOR_TINY
+        ):
             out.append(
                 f"Statistically significant (p = {p:.3g}) but the effect is {label} "
-                f"({effect.get('name')} = {effect.get('value'):.3g}) at n = {total}: with this many "
+                f"({effect.get('name')} = {effect.get('value'):.3g}) at n = {total}: with this "
+                "many "
                 "observations even a negligible difference reaches significance; judge practical "
                 "relevance by the effect size."
             )
         if (
-            p is not None and p >= level and label == "large" and sizes
+            p is not None
+            and p >= level
+            and label == "large"
+            and sizes
             and min(sizes) < SMALL_SAMPLE
         ):
             out.append(
@@ -207,6 +231,7 @@ class ResultAnalyzer:
     def _interpret(
         entry: dict[str, Any],
         summary: dict[str, Any],
+        *,
         checks: list[dict[str, Any]],
         level: float,
         method: str | None,
@@ -220,7 +245,8 @@ class ResultAnalyzer:
         sizes = sample_sizes(entry)
         if sizes and min(sizes) < SMALL_SAMPLE:
             parts.append(
-                f"the sample is small (n = {', '.join(map(str, sizes))}), so estimates are imprecise"
+                f"the sample is small (n = {', '.join(map(str, sizes))}), "
+                "so estimates are imprecise"
             )
         second = "; ".join(p for p in parts if p)
         return f"{first} {second}."

@@ -27,12 +27,25 @@ _RULE_BY_EFFECT: dict[str, tuple[str, str]] = {
         ("cohens_d_hedges_g_glass_delta", "cohen1988"),
     ),
     **dict.fromkeys(
-        ["pearson_r", "spearman_rho", "kendall_tau_b", "rank_biserial", "rank_biserial_paired", "r"],
+        [
+            "pearson_r",
+            "spearman_rho",
+            "kendall_tau_b",
+            "rank_biserial",
+            "rank_biserial_paired",
+            "r",
+        ],
         ("correlation_r", "cohen1988"),
     ),
     **dict.fromkeys(
-        ["eta_squared", "omega_squared", "epsilon_squared", "eta_squared_from_f",
-         "rank_epsilon_squared", "partial_eta_squared"],
+        [
+            "eta_squared",
+            "omega_squared",
+            "epsilon_squared",
+            "eta_squared_from_f",
+            "rank_epsilon_squared",
+            "partial_eta_squared",
+        ],
         ("eta_squared_omega_squared_epsilon_squared", "field2013"),
     ),
     "cohens_f": ("cohens_f", "cohen1988"),
@@ -54,7 +67,7 @@ class MagnitudeRule:
     source: str
 
     def label(self, value: float) -> str:
-        """The label of |value|: half-open intervals, a value on a threshold takes the higher one."""
+        """Label of |value|; intervals are half-open, so a threshold takes the higher label."""
         return self.labels[bisect.bisect_right(self.thresholds, abs(value))]
 
 
@@ -74,8 +87,11 @@ def rule_for(effect_name: str) -> MagnitudeRule | None:
     family, name = key
     entry = conventions()[family][name]
     return MagnitudeRule(
-        family=family, name=name, thresholds=tuple(float(t) for t in entry["thresholds"]),
-        labels=tuple(entry["labels"]), source=str(entry["source"]),
+        family=family,
+        name=name,
+        thresholds=tuple(float(t) for t in entry["thresholds"]),
+        labels=tuple(entry["labels"]),
+        source=str(entry["source"]),
     )
 
 

@@ -32,6 +32,12 @@ from kosmos.execution.stats.assumptions import (
 )
 from kosmos.execution.stats.chisquare import compute_chi_square, contingency_table
 from kosmos.execution.stats.correlation import CorrelationMethod, compute_correlation
+from kosmos.execution.stats.nonparametric import (
+    PValueMethod,
+    compute_kruskal,
+    compute_mannwhitney,
+    compute_wilcoxon,
+)
 from kosmos.execution.stats.results import (
     AdjustedPValues,
     AnovaResult,
@@ -41,12 +47,6 @@ from kosmos.execution.stats.results import (
     EffectSize,
     RankTestResult,
     TTestResult,
-)
-from kosmos.execution.stats.nonparametric import (
-    PValueMethod,
-    compute_kruskal,
-    compute_mannwhitney,
-    compute_wilcoxon,
 )
 from kosmos.execution.stats.ttest import compute_ttest
 

@@ -77,10 +77,20 @@ def test_sleep_analysis_reports_welch_t_not_significant_with_medium_effect() -> 
     assert out["adjusted_p_values"] is None
     assert out["effect_size"]["name"] == "hedges_g"
     assert out["effect_magnitude"] == out["effect_size"]["magnitude"] == "medium"
-    assert out["effect_size"]["ci_low"] < out["effect_size"]["value"] < out["effect_size"]["ci_high"]
+    assert (
+        out["effect_size"]["ci_low"] < out["effect_size"]["value"] < out["effect_size"]["ci_high"]
+    )
     text = out["interpretation"]
-    for needle in ("Welch", "t(17.78) = -1.861", "p = 0.0794", "not statistically significant",
-                   "95% CI", "medium", "lower", "small"):
+    for needle in (
+        "Welch",
+        "t(17.78) = -1.861",
+        "p = 0.0794",
+        "not statistically significant",
+        "95% CI",
+        "medium",
+        "lower",
+        "small",
+    ):
         assert needle in text, needle
     assert text.count(". ") <= 1  # one or two sentences
     assert not CAUSAL.search(text)
@@ -89,9 +99,13 @@ def test_sleep_analysis_reports_welch_t_not_significant_with_medium_effect() -> 
 def test_analysis_maps_onto_the_status_model() -> None:
     out = ResultAnalyzer().analyze(results=_sleep_results(), experiment_type="statistical_test")
     Analysis(
-        significant=out["significant"], alpha=out["alpha"], p_value=out["p_value"],
-        adjusted_p_values=out["adjusted_p_values"], adjustment_method=out["adjustment_method"],
-        effect_magnitude=out["effect_magnitude"], interpretation=out["interpretation"],
+        significant=out["significant"],
+        alpha=out["alpha"],
+        p_value=out["p_value"],
+        adjusted_p_values=out["adjusted_p_values"],
+        adjustment_method=out["adjustment_method"],
+        effect_magnitude=out["effect_magnitude"],
+        interpretation=out["interpretation"],
         warnings=out["warnings"],
     )
     StatisticEntry.model_validate(_sleep_results()["statistics"][0])
@@ -109,20 +123,25 @@ def test_several_tests_are_holm_adjusted_and_named() -> None:
     results = {"statistics": [compute_anova(PLANTS).to_dict(), compute_kruskal(PLANTS).to_dict()]}
     out = ResultAnalyzer().analyze(results=results)
     assert out["adjustment_method"] == "holm"
-    p1, p2 = 0.015909958325622912, 0.018423755731471966
-    assert out["adjusted_p_values"] == pytest.approx([2 * p1, 2 * p1], rel=1e-12)  # Holm: max(2*p1, p2)
+    p1, _p2 = 0.015909958325622912, 0.018423755731471966
+    assert out["adjusted_p_values"] == pytest.approx(
+        [2 * p1, 2 * p1], rel=1e-12
+    )  # Holm: max(2*p1, p2)
     assert out["p_value"] == pytest.approx(p1, rel=1e-12)
     assert "Holm-adjusted" in out["interpretation"]
 
 
 def test_correlation_analysis_shape_gets_a_fisher_interval_and_label() -> None:
     out = ResultAnalyzer().analyze(
-        results={"correlation": 0.8, "p_value": 0.001, "n": 30}, experiment_type="correlation_analysis"
+        results={"correlation": 0.8, "p_value": 0.001, "n": 30},
+        experiment_type="correlation_analysis",
     )
     assert out["significance"] is True
     assert out["effect_magnitude"] == "large"
     assert out["effect_size"]["ci_low"] == pytest.approx(0.6177, abs=1e-4)
-    assert out["effect_size"]["ci_high"] == pytest.approx(0.9007, abs=1e-4)  # tanh(atanh(.8) + 1.96/sqrt(27))
+    assert out["effect_size"]["ci_high"] == pytest.approx(
+        0.9007, abs=1e-4
+    )  # tanh(atanh(.8) + 1.96/sqrt(27))
     assert "positive association" in out["interpretation"]
     assert not CAUSAL.search(out["interpretation"])
 
@@ -157,11 +176,13 @@ def test_violated_assumptions_name_the_better_suited_test() -> None:
     a, b = rng.normal(0, 1, 200), rng.normal(0, 4, 200)
     results = [compute_ttest(a, b, equal_var=True), check_homogeneity([a, b])]
     text = ResultAnalyzer().analyze(results=results)["interpretation"]
-    assert "Brown-Forsythe" in text and "Welch's t-test is better suited" in text
+    assert "Brown-Forsythe" in text
+    assert "Welch's t-test is better suited" in text
     skewed = rng.exponential(1, 300)
     results = [compute_correlation(skewed, skewed + rng.normal(0, 1, 300)), check_normality(skewed)]
     text = ResultAnalyzer().analyze(results=results)["interpretation"]
-    assert "Shapiro-Wilk" in text and "Spearman" in text
+    assert "Shapiro-Wilk" in text
+    assert "Spearman" in text
 
 
 def test_small_expected_counts_are_warned() -> None:

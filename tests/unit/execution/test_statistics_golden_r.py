@@ -67,7 +67,8 @@ def test_tolerance_follows_r_print_rules() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_r_example_output_is_reproduced_to_every_printed_digit(case: dict[str, Any]) -> None:
-    assert case["source"]["commit"] and case["printed"]
+    assert case["source"]["commit"]
+    assert case["printed"]
     func = getattr(statistics, case["function"])
     result = func(*case["args"], **case["kwargs"])
     for name, text in case["expected"].items():
@@ -75,4 +76,3 @@ def test_r_example_output_is_reproduced_to_every_printed_digit(case: dict[str, A
         tol = tolerance(name.split("[")[0], text)
         assert abs(value - float(text)) <= tol * (1 + 1e-12), (name, value, text, tol)
     json.dumps(result.to_dict(), allow_nan=False)
-

@@ -1,9 +1,11 @@
-"""Tests of p-value adjustment, assumption checks, rank tests and chi-square beyond the R goldens."""
+"""Tests of p-value adjustment, assumption checks, rank tests and chi-square (beyond goldens)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,12 +31,13 @@ from kosmos.execution.statistics import (
     compute_wilcoxon,
 )
 
-PLANTS = json.loads(
-    open("/work/shared/reference/r_cases/07_plantgrowth_oneway_anova.json").read()
-)["inputs"]["groups"]
+_PLANT_CASE = Path("/work/shared/reference/r_cases/07_plantgrowth_oneway_anova.json")
+PLANTS = json.loads(_PLANT_CASE.read_text())["inputs"]["groups"]
 
 
-@pytest.mark.parametrize(("method", "sm"), [("bonferroni", "bonferroni"), ("holm", "holm"), ("fdr_bh", "fdr_bh")])
+@pytest.mark.parametrize(
+    ("method", "sm"), [("bonferroni", "bonferroni"), ("holm", "holm"), ("fdr_bh", "fdr_bh")]
+)
 def test_adjusted_p_values_agree_with_statsmodels(method: str, sm: str) -> None:
     rng = np.random.default_rng(7)
     p = rng.uniform(0, 0.2, 25)
@@ -44,15 +47,19 @@ def test_adjusted_p_values_agree_with_statsmodels(method: str, sm: str) -> None:
 
 def test_holm_and_bh_on_a_hand_worked_vector() -> None:
     p = [0.01, 0.02, 0.03, 0.04, 0.05]
-    assert adjust_pvalues(p, method="holm").adjusted == pytest.approx((0.05, 0.08, 0.09, 0.09, 0.09))
+    assert adjust_pvalues(p, method="holm").adjusted == pytest.approx(
+        (0.05, 0.08, 0.09, 0.09, 0.09)
+    )
     assert adjust_pvalues(p, method="fdr_bh").adjusted == pytest.approx((0.05,) * 5)
 
 
 def test_nan_p_values_stay_nan_and_are_not_counted_like_r() -> None:
     out = adjust_pvalues([0.01, float("nan"), 0.04, None], method="bonferroni")
     assert out.n_tests == 2
-    assert out.adjusted[0] == pytest.approx(0.02) and out.adjusted[2] == pytest.approx(0.08)
-    assert math.isnan(out.adjusted[1]) and math.isnan(out.adjusted[3])
+    assert out.adjusted[0] == pytest.approx(0.02)
+    assert out.adjusted[2] == pytest.approx(0.08)
+    assert math.isnan(out.adjusted[1])
+    assert math.isnan(out.adjusted[3])
     assert out.to_dict()["adjusted"][1] is None
 
 
@@ -63,7 +70,8 @@ def test_adjusted_p_values_are_monotone_in_the_raw_order() -> None:
         adj = np.array(adjust_pvalues(p, method=method).adjusted)
         order = np.argsort(p)
         assert np.all(np.diff(adj[order]) >= 0)
-        assert np.all(adj >= p) and np.all(adj <= 1)
+        assert np.all(adj >= p)
+        assert np.all(adj <= 1)
 
 
 def test_bad_p_values_and_methods_raise() -> None:
@@ -78,7 +86,8 @@ def test_shapiro_matches_scipy_and_r_rules() -> None:
     r = check_normality(ctrl)
     ref = st.shapiro(ctrl)
     assert (r.statistic, r.p_value) == (pytest.approx(ref.statistic), pytest.approx(ref.pvalue))
-    assert r.test == "shapiro_wilk" and not r.violated(0.05)
+    assert r.test == "shapiro_wilk"
+    assert not r.violated(0.05)
     with pytest.raises(ConstantInputError):
         check_normality([2.0] * 10)
     with pytest.raises(InsufficientDataError):
@@ -89,7 +98,12 @@ def test_homogeneity_names_its_centre() -> None:
     groups = list(PLANTS.values())
     bf = check_homogeneity(groups)
     lev = check_homogeneity(groups, center="mean")
-    assert (bf.test, bf.center, lev.test, lev.center) == ("brown_forsythe", "median", "levene", "mean")
+    assert (bf.test, bf.center, lev.test, lev.center) == (
+        "brown_forsythe",
+        "median",
+        "levene",
+        "mean",
+    )
     assert bf.p_value == pytest.approx(st.levene(*groups, center="median").pvalue)
     assert lev.p_value == pytest.approx(st.levene(*groups, center="mean").pvalue)
     assert bf.to_dict()["df"] == [2.0, 27.0]
@@ -120,7 +134,8 @@ def test_mann_whitney_with_ties_uses_the_corrected_normal_approximation_like_r()
     x, y = [1, 2, 2, 3, 4, 5], [3, 3, 4, 6, 7, 7, 8]
     r = compute_mannwhitney(x, y)
     ref = st.mannwhitneyu(x, y, method="asymptotic", use_continuity=True)
-    assert not r.exact and r.p_value == pytest.approx(ref.pvalue, rel=1e-12)
+    assert not r.exact
+    assert r.p_value == pytest.approx(ref.pvalue, rel=1e-12)
     assert r.effect_size.name == "rank_biserial"
     assert r.effect_size.value == pytest.approx(2 * r.statistic / 42 - 1)
 
@@ -141,22 +156,24 @@ def test_kendall_with_ties_is_tau_b_with_rs_tie_corrected_z() -> None:
     y = [2, 1, 3, 3, 5, 6, 6, 7]
     r = compute_correlation(x, y, method="kendall")
     ref = st.kendalltau(x, y, variant="b")
-    assert not r.exact and r.statistic_name == "z"
+    assert not r.exact
+    assert r.statistic_name == "z"
     assert r.correlation == pytest.approx(ref.statistic)
     assert r.p_value == pytest.approx(2 * st.norm.sf(abs(r.statistic)), rel=1e-9)
 
 
 def test_spearman_exact_p_matches_full_enumeration_for_small_n() -> None:
-    import itertools
-
     x = [3.1, 1.2, 5.5, 4.4, 2.0, 6.7, 8.1]
     y = [2.0, 1.5, 4.0, 6.1, 3.3, 5.0, 7.7]
     r = compute_correlation(x, y, method="spearman")
     rx, ry = st.rankdata(x), st.rankdata(y)
     s_obs = float(np.sum((rx - ry) ** 2))
-    sums = [sum((i - p) ** 2 for i, p in enumerate(perm)) for perm in itertools.permutations(range(7))]
+    sums = [
+        sum((i - p) ** 2 for i, p in enumerate(perm)) for perm in itertools.permutations(range(7))
+    ]
     p_low = np.mean(np.array(sums) <= s_obs + 1e-9)
-    assert r.exact and r.p_value == pytest.approx(min(1.0, 2 * p_low), rel=1e-12)
+    assert r.exact
+    assert r.p_value == pytest.approx(min(1.0, 2 * p_low), rel=1e-12)
 
 
 def test_chi_square_cramers_v_and_degenerate_tables() -> None:
@@ -164,7 +181,8 @@ def test_chi_square_cramers_v_and_degenerate_tables() -> None:
     assert r.effect_size.value == pytest.approx(math.sqrt(r.statistic / (2757 * 1)))
     assert r.effect_size.ci_low < r.effect_size.value < r.effect_size.ci_high
     r2 = compute_chi_square(["a", "a", "b", "b", "a", "b"], ["x", "y", "x", "y", "x", "x"])
-    assert r2.shape == (2, 2) and r2.n == 6
+    assert r2.shape == (2, 2)
+    assert r2.n == 6
     with pytest.raises(StatisticsError):
         compute_chi_square([[1, 0], [2, 0]])
     with pytest.raises(InsufficientDataError):
@@ -182,8 +200,14 @@ def test_signed_rank_normal_approximation_equals_scipy_with_ties_and_zeros(
     x = rng.integers(0, 8, 120).astype(float)
     y = rng.integers(0, 8, 120).astype(float) + 0.5 * rng.integers(0, 2, 120)
     r = compute_wilcoxon(x, y, alternative=alternative, continuity=continuity)
-    ref = st.wilcoxon(x, y, zero_method="wilcox", correction=continuity,
-                      alternative=alternative, method="asymptotic")
+    ref = st.wilcoxon(
+        x,
+        y,
+        zero_method="wilcox",
+        correction=continuity,
+        alternative=alternative,
+        method="asymptotic",
+    )
     assert not r.exact
     assert r.p_value == pytest.approx(ref.pvalue, rel=1e-10)
     d = (x - y)[x != y]

@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.stats as st
 
@@ -158,8 +159,12 @@ def test_nist_anova_from_decimal_text_agrees_to_nine_digits(path: Path) -> None:
     r = compute_anova([[repr(v) for v in g] for g in data["groups"]])
     assert r.exact
     for key, value in [
-        ("f_statistic", r.f_statistic), ("between_ss", r.ss_between), ("within_ss", r.ss_within),
-        ("between_ms", r.ms_between), ("within_ms", r.ms_within), ("r_squared", r.eta_squared),
+        ("f_statistic", r.f_statistic),
+        ("between_ss", r.ss_between),
+        ("within_ss", r.ss_within),
+        ("between_ms", r.ms_between),
+        ("within_ms", r.ms_within),
+        ("r_squared", r.eta_squared),
     ]:
         assert _lre(cert[key], value) >= 9, (key, value, cert[key])
     assert r.df == (cert["between_df"], cert["within_df"])
@@ -242,11 +247,10 @@ def test_nan_policy_omit_drops_missing_values_and_pairs() -> None:
 
 
 def test_string_arrays_and_series_take_the_exact_path() -> None:
-    import pandas as pd
-
     data = json.loads((REFERENCE / "nist_anova" / "SmLs09.json").read_text())
     text = [[repr(v) for v in g] for g in data["groups"]]
     as_arrays = compute_anova([np.array(g) for g in text])
     as_series = compute_anova([pd.Series(g, dtype=object) for g in text])
-    assert as_arrays.exact and as_series.exact
+    assert as_arrays.exact
+    assert as_series.exact
     assert as_arrays.f_statistic == as_series.f_statistic == data["certified"]["f_statistic"]

@@ -44,16 +44,28 @@ _NAMES = {
     "chi_square": ("Pearson's chi-squared test", "X-squared"),
 }
 _EFFECT_NAMES = {
-    "hedges_g": "Hedges' g", "cohens_d": "Cohen's d", "hedges_gz": "Hedges' g_z",
-    "cohens_dz": "Cohen's d_z", "eta_squared": "eta squared", "omega_squared": "omega squared",
-    "eta_squared_from_f": "eta squared (from F)", "rank_epsilon_squared": "rank epsilon squared",
-    "pearson_r": "Pearson's r", "spearman_rho": "Spearman's rho", "kendall_tau_b": "Kendall's tau-b",
-    "rank_biserial": "rank-biserial r", "rank_biserial_paired": "matched-pairs rank-biserial r",
+    "hedges_g": "Hedges' g",
+    "cohens_d": "Cohen's d",
+    "hedges_gz": "Hedges' g_z",
+    "cohens_dz": "Cohen's d_z",
+    "eta_squared": "eta squared",
+    "omega_squared": "omega squared",
+    "eta_squared_from_f": "eta squared (from F)",
+    "rank_epsilon_squared": "rank epsilon squared",
+    "pearson_r": "Pearson's r",
+    "spearman_rho": "Spearman's rho",
+    "kendall_tau_b": "Kendall's tau-b",
+    "rank_biserial": "rank-biserial r",
+    "rank_biserial_paired": "matched-pairs rank-biserial r",
     "cramers_v": "Cramer's V",
 }
 _METHOD_NAMES = {"holm": "Holm", "bonferroni": "Bonferroni", "fdr_bh": "Benjamini-Hochberg"}
-_CORRELATION_TESTS = {"pearson": "pearson_r", "spearman": "spearman_rho", "kendall": "kendall_tau_b",
-                      "kendall_tau_b": "kendall_tau_b"}
+_CORRELATION_TESTS = {
+    "pearson": "pearson_r",
+    "spearman": "spearman_rho",
+    "kendall": "kendall_tau_b",
+    "kendall_tau_b": "kendall_tau_b",
+}
 
 
 def _num(value: Any) -> float | None:
@@ -111,35 +123,66 @@ def _legacy_entry(d: dict[str, Any], experiment_type: str | None) -> dict[str, A
             if test == "pearson" and isinstance(n, int):
                 lo, hi = _fisher_ci(r, n)
             name = _CORRELATION_TESTS.get(test, "r")
-            return {"test": test, "pValue": p, "n": n, "statistic": d.get("statistic"),
-                    "effectSize": {"name": name, "value": r, "ciLow": lo, "ciHigh": hi}}
+            return {
+                "test": test,
+                "pValue": p,
+                "n": n,
+                "statistic": d.get("statistic"),
+                "effectSize": {"name": name, "value": r, "ciLow": lo, "ciHigh": hi},
+            }
     if "t_statistic" in d:
         effect = d.get("cohens_d", d.get("effect_size"))
-        return {"test": d.get("test", "t_test"), "statistic": d["t_statistic"], "df": d.get("df"),
-                "pValue": p, "n": n, "meanDifference": d.get("mean_difference"),
-                "effectSize": {"name": "cohens_d", "value": effect} if _num(effect) is not None else None}
+        return {
+            "test": d.get("test", "t_test"),
+            "statistic": d["t_statistic"],
+            "df": d.get("df"),
+            "pValue": p,
+            "n": n,
+            "meanDifference": d.get("mean_difference"),
+            "effectSize": {"name": "cohens_d", "value": effect}
+            if _num(effect) is not None
+            else None,
+        }
     if "f_statistic" in d:
         f, df1, df2 = _num(d["f_statistic"]), _num(d.get("df_between")), _num(d.get("df_within"))
         eta = _num(d.get("eta_squared"))
         if eta is None and None not in (f, df1, df2):
             eta = f * df1 / (f * df1 + df2)  # type: ignore[operator]
-        return {"test": d.get("test", "one_way_anova"), "statistic": f,
-                "df": [df1, df2] if df1 is not None else None, "pValue": p, "n": n,
-                "effectSize": {"name": "eta_squared", "value": eta} if eta is not None else None}
+        return {
+            "test": d.get("test", "one_way_anova"),
+            "statistic": f,
+            "df": [df1, df2] if df1 is not None else None,
+            "pValue": p,
+            "n": n,
+            "effectSize": {"name": "eta_squared", "value": eta} if eta is not None else None,
+        }
     for key in ("chi_square", "chi2", "chi2_statistic"):
         if key in d:
             v = _num(d.get("cramers_v"))
-            return {"test": "chi_square", "statistic": d[key], "df": d.get("dof", d.get("df")),
-                    "pValue": p, "n": n,
-                    "effectSize": {"name": "cramers_v", "value": v} if v is not None else None}
+            return {
+                "test": "chi_square",
+                "statistic": d[key],
+                "df": d.get("dof", d.get("df")),
+                "pValue": p,
+                "n": n,
+                "effectSize": {"name": "cramers_v", "value": v} if v is not None else None,
+            }
     if p is not None:
         test = d.get("test") or experiment_type or "test"
-        return {"test": str(test), "statistic": d.get("statistic"), "df": d.get("df"), "pValue": p,
-                "n": n, "effectSize": d.get("effectSize", d.get("effect_size"))}
+        return {
+            "test": str(test),
+            "statistic": d.get("statistic"),
+            "df": d.get("df"),
+            "pValue": p,
+            "n": n,
+            "effectSize": d.get("effectSize", d.get("effect_size")),
+        }
     return None
 
 
-def entries_from(results: Any, experiment_type: str | None = None) -> list[dict[str, Any]]:
+def entries_from(  # noqa: PLR0911 - one return per accepted input shape
+    results: Any, experiment_type: str | None = None
+) -> list[dict[str, Any]]:
     """StatisticEntry dicts from whatever shape the results arrive in."""
     if results is None:
         return []
@@ -163,8 +206,9 @@ def entries_from(results: Any, experiment_type: str | None = None) -> list[dict[
 def sample_sizes(entry: dict[str, Any]) -> list[int]:
     n = entry.get("n")
     if isinstance(n, (list, tuple)):
-        return [int(v) for v in n if _num(v) is not None]
-    return [int(n)] if _num(n) is not None else []
+        return [int(v) for v in (_num(v) for v in n) if v is not None]
+    value = _num(n)
+    return [int(value)] if value is not None else []
 
 
 def describe_test(
@@ -197,7 +241,7 @@ def describe_test(
     return f"{name}: {stat_text}{p_text}, {decision}."
 
 
-def _direction(entry: dict[str, Any], value: float) -> str:
+def _direction(entry: dict[str, Any], value: float) -> str:  # noqa: PLR0911 - one phrase per test
     test = str(entry.get("test"))
     if value == 0:
         return "with no direction"
@@ -205,7 +249,9 @@ def _direction(entry: dict[str, Any], value: float) -> str:
     if test in ("welch_t", "student_t", "t_test"):
         return f"the first group's mean is {'higher' if up else 'lower'} than the second's"
     if test == "paired_t":
-        return f"the first measurements are {'higher' if up else 'lower'} on average than the second"
+        return (
+            f"the first measurements are {'higher' if up else 'lower'} on average than the second"
+        )
     if test == "one_sample_t":
         return f"the mean lies {'above' if up else 'below'} {_fmt(_num(entry.get('mu')) or 0.0)}"
     if test in ("pearson", "spearman", "kendall_tau_b"):
@@ -228,7 +274,8 @@ def describe_effect(entry: dict[str, Any], effect: dict[str, Any] | None) -> str
     if lo is not None and hi is not None:
         text += f" ({level:.0%} CI {_fmt(lo)} to {_fmt(hi)})"
     elif lo is not None or hi is not None:
-        text += f" (one-sided {level:.0%} bound {'>= ' + _fmt(lo) if lo is not None else '<= ' + _fmt(hi)})"
+        bound = f">= {_fmt(lo)}" if lo is not None else f"<= {_fmt(hi)}"
+        text += f" (one-sided {level:.0%} bound {bound})"
     if effect.get("magnitude"):
         text += f", a {effect['magnitude']} effect by convention"
     direction = _direction(entry, effect["value"])
@@ -240,21 +287,35 @@ def assumption_note(entry: dict[str, Any], checks: list[dict[str, Any]], level: 
     test = str(entry.get("test"))
     notes: list[str] = []
     normal = [c for c in checks if c.get("test") == "shapiro_wilk" and _p_of(c) < level]
-    spread = [c for c in checks if c.get("test") in ("brown_forsythe", "levene", "bartlett")
-              and _p_of(c) < level]
+    spread = [
+        c
+        for c in checks
+        if c.get("test") in ("brown_forsythe", "levene", "bartlett") and _p_of(c) < level
+    ]
     if normal:
-        better = {"welch_t": "the Mann-Whitney U test", "student_t": "the Mann-Whitney U test",
-                  "paired_t": "the Wilcoxon signed-rank test", "one_sample_t": "the Wilcoxon signed-rank test",
-                  "one_way_anova": "the Kruskal-Wallis test", "welch_anova": "the Kruskal-Wallis test",
-                  "pearson": "Spearman's rank correlation"}.get(test)
+        better = {
+            "welch_t": "the Mann-Whitney U test",
+            "student_t": "the Mann-Whitney U test",
+            "paired_t": "the Wilcoxon signed-rank test",
+            "one_sample_t": "the Wilcoxon signed-rank test",
+            "one_way_anova": "the Kruskal-Wallis test",
+            "welch_anova": "the Kruskal-Wallis test",
+            "pearson": "Spearman's rank correlation",
+        }.get(test)
         p = min(_p_of(c) for c in normal)
         if better:
-            notes.append(f"normality looks violated (Shapiro-Wilk {_fmt_p(p)}), so {better} is better suited")
+            notes.append(
+                f"normality looks violated (Shapiro-Wilk {_fmt_p(p)}), so {better} is better suited"
+            )
     if spread:
         better = {"student_t": "Welch's t-test", "one_way_anova": "Welch's ANOVA"}.get(test)
         c = spread[0]
-        label = {"brown_forsythe": "Brown-Forsythe", "levene": "Levene", "bartlett": "Bartlett"}[str(c["test"])]
+        label = {"brown_forsythe": "Brown-Forsythe", "levene": "Levene", "bartlett": "Bartlett"}[
+            str(c["test"])
+        ]
         if better:
-            notes.append(f"equal variances look violated ({label} {_fmt_p(_num(c.get('pValue')))}), "
-                         f"so {better} is better suited")
+            notes.append(
+                f"equal variances look violated ({label} {_fmt_p(_num(c.get('pValue')))}), "
+                f"so {better} is better suited"
+            )
     return "; ".join(notes)

@@ -24,7 +24,9 @@ def hedges_j(df: float) -> float:
     """Exact small-sample bias correction J(df) = Gamma(df/2) / (sqrt(df/2) Gamma((df-1)/2))."""
     if df <= 1:
         return float("nan")
-    return math.exp(special.gammaln(df / 2) - 0.5 * math.log(df / 2) - special.gammaln((df - 1) / 2))
+    return math.exp(
+        special.gammaln(df / 2) - 0.5 * math.log(df / 2) - special.gammaln((df - 1) / 2)
+    )
 
 
 def _solve_decreasing(f: Callable[[float], float], guess: float, scale: float) -> float:
@@ -88,14 +90,17 @@ def eta_squared_ci(
 ) -> tuple[float, float]:
     """Two-sided interval for eta squared by inverting the noncentral F (Steiger 2004).
 
-    lambda bounds solve ncf.cdf(F; df1, df2, lambda) = 1 - a/2 and a/2; eta^2 = lambda / (lambda + N)
+    lambda bounds solve ncf.cdf(F; df1, df2, lambda) = 1 - a/2 and a/2;
+    eta^2 = lambda / (lambda + N)
     with N = df1 + df2 + 1.
     """
     n_total = df1 + df2 + 1.0
     tail = (1.0 - confidence_level) / 2.0
 
     def cdf(lam: float) -> float:
-        return float(special.ncfdtr(df1, df2, lam, f)) if lam > 0 else float(special.fdtr(df1, df2, f))
+        return (
+            float(special.ncfdtr(df1, df2, lam, f)) if lam > 0 else float(special.fdtr(df1, df2, f))
+        )
 
     def bound(prob: float) -> float:
         if cdf(0.0) <= prob:

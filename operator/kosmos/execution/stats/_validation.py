@@ -8,10 +8,10 @@ minimum sample sizes, shape checks and R's "data are essentially constant" rule.
 from __future__ import annotations
 
 import math
-from decimal import Decimal, InvalidOperation
-from fractions import Fraction
 from collections.abc import Iterable, Sequence
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from fractions import Fraction
 from typing import Any, TypeVar
 
 import numpy as np
@@ -60,7 +60,7 @@ class InsufficientDataError(StatisticsError):
 
 
 class ConstantInputError(StatisticsError):
-    """The data are (essentially) constant, so the test statistic is undefined (R: "data are essentially constant")."""
+    """The data are (essentially) constant, so the statistic is undefined (as R refuses)."""
 
 
 class ZeroVarianceError(StatisticsError):
@@ -145,9 +145,7 @@ def _non_finite_message(arr: FloatArray, name: str) -> str:
     )
 
 
-def sample(
-    x: Any, *, name: str = "x", nan_policy: str = "raise", min_n: int = 1
-) -> FloatArray:
+def sample(x: Any, *, name: str = "x", nan_policy: str = "raise", min_n: int = 1) -> FloatArray:
     """Return ``x`` as a finite 1-D float64 array with at least ``min_n`` observations."""
     policy = option(nan_policy, NanPolicy, "nan_policy")
     arr = _as_float_array(x, name)
@@ -168,9 +166,14 @@ def sample(
 
 
 def paired_samples(
-    x: Any, y: Any, *, names: tuple[str, str] = ("x", "y"), nan_policy: str = "raise", min_n: int = 1
+    x: Any,
+    y: Any,
+    *,
+    names: tuple[str, str] = ("x", "y"),
+    nan_policy: str = "raise",
+    min_n: int = 1,
 ) -> tuple[FloatArray, FloatArray]:
-    """Return two equally long finite arrays; ``omit`` drops incomplete pairs (R's complete.cases)."""
+    """Two equally long finite arrays; ``omit`` drops incomplete pairs (R's complete.cases)."""
     policy = option(nan_policy, NanPolicy, "nan_policy")
     a = _as_float_array(x, names[0])
     b = _as_float_array(y, names[1])
@@ -191,7 +194,8 @@ def paired_samples(
             raise EmptyInputError(f"{names[0]} and {names[1]} have no complete pairs")
     if a.size < min_n:
         raise InsufficientDataError(
-            f"{a.size} complete pair(s) of {names[0]} and {names[1]}; this test needs at least {min_n}"
+            f"{a.size} complete pair(s) of {names[0]} and {names[1]}; "
+            f"this test needs at least {min_n}"
         )
     return a, b
 
@@ -209,7 +213,9 @@ def sample_groups(
         for i, g in enumerate(groups)
     ]
     if len(out) < min_groups:
-        raise InsufficientDataError(f"{len(out)} group(s) given; this test needs at least {min_groups}")
+        raise InsufficientDataError(
+            f"{len(out)} group(s) given; this test needs at least {min_groups}"
+        )
     return out
 
 
@@ -231,7 +237,7 @@ def is_text_sequence(values: Sequence[Any]) -> bool:
 def exact_sample(
     values: Sequence[Any], *, name: str = "x", nan_policy: str = "raise", min_n: int = 1
 ) -> list[Fraction]:
-    """Return decimal text / Decimal / Fraction values as exact fractions (the gate for exact arithmetic)."""
+    """Decimal text / Decimal / Fraction values as exact fractions (the exact-arithmetic gate)."""
     policy = option(nan_policy, NanPolicy, "nan_policy")
     if len(values) == 0:
         raise EmptyInputError(f"{name} is empty")

@@ -89,11 +89,21 @@ def _fisher(
     omega2 = (ss_between - df_b * ms_w) / (ss_total + ms_w)
     lo, hi = eta_squared_ci(f, df_b, df_w, confidence_level)
     return AnovaResult(
-        test="one_way_anova", f_statistic=f, p_value=p, df_between=df_b, df_within=df_w,
-        ss_between=ss_between, ss_within=ss_within, ms_between=ms_b, ms_within=ms_w,
-        eta_squared=eta2, omega_squared=omega2,
-        effect_size=EffectSize("eta_squared", eta2, lo, hi, confidence_level), n=n,
-        method="fisher", exact=exact,
+        test="one_way_anova",
+        f_statistic=f,
+        p_value=p,
+        df_between=df_b,
+        df_within=df_w,
+        ss_between=ss_between,
+        ss_within=ss_within,
+        ms_between=ms_b,
+        ms_within=ms_w,
+        eta_squared=eta2,
+        omega_squared=omega2,
+        effect_size=EffectSize("eta_squared", eta2, lo, hi, confidence_level),
+        n=n,
+        method="fisher",
+        exact=exact,
     )
 
 
@@ -113,7 +123,10 @@ def _exact_fisher(raw: list[Any], nan_policy: str, confidence_level: float) -> A
     f = float(ms_b / ms_w)
     ss_total = result.ss_total
     base = _fisher(
-        float(result.ss_between), float(result.ss_within), result.n, exact=True,
+        float(result.ss_between),
+        float(result.ss_within),
+        result.n,
+        exact=True,
         confidence_level=confidence_level,
     )
     # Round each reported quantity once from its exact value.
@@ -123,12 +136,23 @@ def _exact_fisher(raw: list[Any], nan_policy: str, confidence_level: float) -> A
     es = base.effect_size
     assert es is not None
     return AnovaResult(
-        test="one_way_anova", f_statistic=f, p_value=p, df_between=base.df_between,
-        df_within=base.df_within, ss_between=float(result.ss_between),
-        ss_within=float(result.ss_within), ms_between=float(ms_b), ms_within=float(ms_w),
-        eta_squared=float(eta2), omega_squared=float(omega2),
-        effect_size=EffectSize("eta_squared", float(eta2), es.ci_low, es.ci_high, es.confidence_level),
-        n=result.n, method="fisher", exact=True,
+        test="one_way_anova",
+        f_statistic=f,
+        p_value=p,
+        df_between=base.df_between,
+        df_within=base.df_within,
+        ss_between=float(result.ss_between),
+        ss_within=float(result.ss_within),
+        ms_between=float(ms_b),
+        ms_within=float(ms_w),
+        eta_squared=float(eta2),
+        omega_squared=float(omega2),
+        effect_size=EffectSize(
+            "eta_squared", float(eta2), es.ci_low, es.ci_high, es.confidence_level
+        ),
+        n=result.n,
+        method="fisher",
+        exact=True,
     )
 
 
@@ -154,11 +178,20 @@ def _welch(groups: list[np.ndarray], confidence_level: float) -> AnovaResult:
     eta2 = f * df_b / (f * df_b + df_w)  # effectsize::F_to_eta2 for a Welch F
     lo, hi = eta_squared_ci(f, df_b, df_w, confidence_level)
     return AnovaResult(
-        test="welch_anova", f_statistic=f, p_value=p, df_between=df_b, df_within=df_w,
-        ss_between=None, ss_within=None, ms_between=None, ms_within=None,
-        eta_squared=eta2, omega_squared=None,
+        test="welch_anova",
+        f_statistic=f,
+        p_value=p,
+        df_between=df_b,
+        df_within=df_w,
+        ss_between=None,
+        ss_within=None,
+        ms_between=None,
+        ms_within=None,
+        eta_squared=eta2,
+        omega_squared=None,
         effect_size=EffectSize("eta_squared_from_f", eta2, lo, hi, confidence_level),
-        n=tuple(int(k) for k in n), method="welch",
+        n=tuple(int(k) for k in n),
+        method="welch",
     )
 
 
@@ -227,7 +260,9 @@ def compute_anova(
         return _welch(arrays, level)
     n = tuple(g.size for g in arrays)
     if sum(n) <= len(n):
-        raise InsufficientDataError(f"{sum(n)} observations in {len(n)} groups leave no residual df")
+        raise InsufficientDataError(
+            f"{sum(n)} observations in {len(n)} groups leave no residual df"
+        )
     ss_b, ss_w, means = _float_sums(arrays)
     ms_w = ss_w / (sum(n) - len(n))
     if essentially_constant(math.sqrt(max(ms_w, 0.0)), *means):
@@ -236,5 +271,3 @@ def compute_anova(
             f"{ms_w:g}); F is undefined"
         )
     return _fisher(ss_b, ss_w, n, exact=False, confidence_level=level)
-
-

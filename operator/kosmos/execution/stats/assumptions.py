@@ -71,8 +71,11 @@ def check_normality(x: Any, *, nan_policy: str = "raise") -> AssumptionResult:
         raise ConstantInputError("all values are identical; normality cannot be tested")
     res = stats.shapiro(a)
     return AssumptionResult(
-        test="shapiro_wilk", statistic=float(res.statistic), p_value=float(res.pvalue),
-        n=(a.size,), method="Shapiro-Wilk normality test",
+        test="shapiro_wilk",
+        statistic=float(res.statistic),
+        p_value=float(res.pvalue),
+        n=(a.size,),
+        method="Shapiro-Wilk normality test",
     )
 
 
@@ -117,10 +120,16 @@ def check_homogeneity(
     n = tuple(g.size for g in arrays)
     return AssumptionResult(
         test="brown_forsythe" if how is Center.MEDIAN else "levene",
-        statistic=float(res.statistic), p_value=float(res.pvalue), n=n,
-        method=("Brown-Forsythe (Levene, median-centred)" if how is Center.MEDIAN
-                else "Levene (mean-centred)"),
-        df=(float(len(n) - 1), float(sum(n) - len(n))), center=how.value,
+        statistic=float(res.statistic),
+        p_value=float(res.pvalue),
+        n=n,
+        method=(
+            "Brown-Forsythe (Levene, median-centred)"
+            if how is Center.MEDIAN
+            else "Levene (mean-centred)"
+        ),
+        df=(float(len(n) - 1), float(sum(n) - len(n))),
+        center=how.value,
     )
 
 
@@ -160,7 +169,10 @@ def check_bartlett(groups: Iterable[Any], *, nan_policy: str = "raise") -> Assum
             raise ConstantInputError(f"group {i + 1} is constant; Bartlett's test is undefined")
     res = stats.bartlett(*arrays)
     return AssumptionResult(
-        test="bartlett", statistic=float(res.statistic), p_value=float(res.pvalue),
-        n=tuple(g.size for g in arrays), method="Bartlett test of homogeneity of variances",
+        test="bartlett",
+        statistic=float(res.statistic),
+        p_value=float(res.pvalue),
+        n=tuple(g.size for g in arrays),
+        method="Bartlett test of homogeneity of variances",
         df=float(len(arrays) - 1),
     )

@@ -41,7 +41,9 @@ def contingency_table(x: Any, y: Any) -> np.ndarray:
     return table
 
 
-def _noncentral_interval(chi2: float, df: float, n: float, k: int, level: float) -> tuple[float, float]:
+def _noncentral_interval(
+    chi2: float, df: float, n: float, k: int, level: float
+) -> tuple[float, float]:
     """Cramer's V bounds from lambda solving ncx2.cdf(chi2; df, lambda) = 1 - a/2 and a/2."""
     tail = (1 - level) / 2
 
@@ -106,15 +108,21 @@ def compute_chi_square(
     level = check_confidence_level(confidence_level)
     counts = contingency_table(table, y) if y is not None else np.asarray(table, dtype=np.float64)
     if counts.ndim != 2:
-        raise StatisticsError(f"a contingency table must be two-dimensional, got shape {counts.shape}")
+        raise StatisticsError(
+            f"a contingency table must be two-dimensional, got shape {counts.shape}"
+        )
     if not np.all(np.isfinite(counts)):
         raise NonFiniteInputError("the contingency table contains NaN or infinite counts")
     if np.any(counts < 0):
         raise StatisticsError("the contingency table contains negative counts")
     if counts.shape[0] < 2 or counts.shape[1] < 2:
-        raise InsufficientDataError(f"a {counts.shape[0]}x{counts.shape[1]} table has nothing to compare")
+        raise InsufficientDataError(
+            f"a {counts.shape[0]}x{counts.shape[1]} table has nothing to compare"
+        )
     if np.any(counts.sum(axis=0) == 0) or np.any(counts.sum(axis=1) == 0):
-        raise StatisticsError("a row or column of the table sums to zero; expected counts are undefined")
+        raise StatisticsError(
+            "a row or column of the table sums to zero; expected counts are undefined"
+        )
     res = stats.chi2_contingency(counts, correction=correction)
     n = float(counts.sum())
     expected = np.asarray(res.expected_freq)
@@ -125,9 +133,15 @@ def compute_chi_square(
     lo, hi = _noncentral_interval(uncorrected, df, n, k, level)
     applied = correction and df == 1
     return ChiSquareResult(
-        test="chi_square", statistic=float(res.statistic), p_value=float(res.pvalue), df=df,
-        n=int(round(n)), shape=(int(counts.shape[0]), int(counts.shape[1])), correction=applied,
+        test="chi_square",
+        statistic=float(res.statistic),
+        p_value=float(res.pvalue),
+        df=df,
+        n=round(n),
+        shape=(int(counts.shape[0]), int(counts.shape[1])),
+        correction=applied,
         expected_min=float(np.min(res.expected_freq)),
         effect_size=EffectSize("cramers_v", v, lo, hi, level),
-        method="Pearson's Chi-squared test" + (" with Yates' continuity correction" if applied else ""),
+        method="Pearson's Chi-squared test"
+        + (" with Yates' continuity correction" if applied else ""),
     )

@@ -37,9 +37,7 @@ class CorrelationMethod(StrEnum):
     KENDALL = "kendall"
 
 
-def _fisher_interval(
-    r: float, se: float, level: float, alt: Alternative
-) -> tuple[float, float]:
+def _fisher_interval(r: float, se: float, level: float, alt: Alternative) -> tuple[float, float]:
     """Interval on the Fisher z scale with standard error ``se``, mapped back by tanh."""
     z = math.atanh(max(min(r, 1.0), -1.0)) if abs(r) < 1 else math.copysign(math.inf, r)
     if alt is Alternative.TWO_SIDED:
@@ -67,8 +65,10 @@ def _exact_choice(requested: bool | None, small: bool, ties: bool) -> bool:
 def _tie_sums(a: np.ndarray) -> tuple[float, float, float]:
     _, counts = np.unique(a, return_counts=True)
     t = counts[counts > 1].astype(np.float64)
-    return float(np.sum(t * (t - 1))), float(np.sum(t * (t - 1) * (2 * t + 5))), float(
-        np.sum(t * (t - 1) * (t - 2))
+    return (
+        float(np.sum(t * (t - 1))),
+        float(np.sum(t * (t - 1) * (2 * t + 5))),
+        float(np.sum(t * (t - 1) * (t - 2))),
     )
 
 
@@ -163,9 +163,19 @@ def compute_correlation(
         else:
             lo = hi = math.nan
         return CorrelationResult(
-            test="pearson", correlation=r, p_value=float(res.pvalue), ci_low=lo, ci_high=hi,
-            confidence_level=level, n=n, method="pearson", alternative=alt.value, statistic=t,
-            statistic_name="t", df=df, exact=False,
+            test="pearson",
+            correlation=r,
+            p_value=float(res.pvalue),
+            ci_low=lo,
+            ci_high=hi,
+            confidence_level=level,
+            n=n,
+            method="pearson",
+            alternative=alt.value,
+            statistic=t,
+            statistic_name="t",
+            df=df,
+            exact=False,
             effect_size=EffectSize("pearson_r", r, lo, hi, level),
         )
     if how is CorrelationMethod.KENDALL:
@@ -184,9 +194,19 @@ def compute_correlation(
         se = math.sqrt(0.437 / (n - 4)) if n > 4 else math.nan
         lo, hi = _fisher_interval(tau, se, level, alt) if n > 4 else (math.nan, math.nan)
         return CorrelationResult(
-            test="kendall_tau_b", correlation=tau, p_value=float(res.pvalue), ci_low=lo,
-            ci_high=hi, confidence_level=level, n=n, method="kendall", alternative=alt.value,
-            statistic=statistic, statistic_name=name, df=None, exact=use_exact,
+            test="kendall_tau_b",
+            correlation=tau,
+            p_value=float(res.pvalue),
+            ci_low=lo,
+            ci_high=hi,
+            confidence_level=level,
+            n=n,
+            method="kendall",
+            alternative=alt.value,
+            statistic=statistic,
+            statistic_name=name,
+            df=None,
+            exact=use_exact,
             effect_size=EffectSize("kendall_tau_b", tau, lo, hi, level),
         )
     res = stats.spearmanr(a, b, alternative=alt.value)
@@ -194,17 +214,24 @@ def compute_correlation(
     s_stat = (n**3 - n) * (1.0 - rho) / 6.0  # R's S = sum of squared rank differences
     ties = (n < 1290 or bool(exact)) and (_has_ties(a) or _has_ties(b))
     use_exact = _exact_choice(exact, n < 1290, ties)
-    if use_exact:
-        p = spearman_exact_p(s_stat, n, alt.value)
-    else:
-        p = float(res.pvalue)
+    p = spearman_exact_p(s_stat, n, alt.value) if use_exact else float(res.pvalue)
     if not use_exact and n < 3:
         raise InsufficientDataError("Spearman's test with ties needs at least 3 pairs")
     se = math.sqrt((1.0 + rho * rho / 2.0) / (n - 3)) if n > 3 else math.nan
     lo, hi = _fisher_interval(rho, se, level, alt) if n > 3 else (math.nan, math.nan)
     return CorrelationResult(
-        test="spearman", correlation=rho, p_value=p, ci_low=lo, ci_high=hi,
-        confidence_level=level, n=n, method="spearman", alternative=alt.value,
-        statistic=s_stat, statistic_name="S", df=None, exact=use_exact,
+        test="spearman",
+        correlation=rho,
+        p_value=p,
+        ci_low=lo,
+        ci_high=hi,
+        confidence_level=level,
+        n=n,
+        method="spearman",
+        alternative=alt.value,
+        statistic=s_stat,
+        statistic_name="S",
+        df=None,
+        exact=use_exact,
         effect_size=EffectSize("spearman_rho", rho, lo, hi, level),
     )

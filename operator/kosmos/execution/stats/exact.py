@@ -42,8 +42,13 @@ def exact_oneway(groups: list[list[Fraction]]) -> ExactAnova:
     n = tuple(len(g) for g in groups)
     n_total = sum(n)
     scale = denominator * denominator
-    within = sum(Fraction(q) - Fraction(s * s, k) for q, s, k in zip(squares, sums, n, strict=True))
+    within = sum(
+        (Fraction(q) - Fraction(s * s, k) for q, s, k in zip(squares, sums, n, strict=True)),
+        start=Fraction(0),
+    )
     grand = sum(sums)
-    between = sum(Fraction(s * s, k) for s, k in zip(sums, n, strict=True)) - Fraction(grand * grand, n_total)
+    between = sum(
+        (Fraction(s * s, k) for s, k in zip(sums, n, strict=True)), start=Fraction(0)
+    ) - Fraction(grand * grand, n_total)
     means = tuple(Fraction(s, k * denominator) for s, k in zip(sums, n, strict=True))
     return ExactAnova(between / scale, within / scale, means, n)

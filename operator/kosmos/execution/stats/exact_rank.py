@@ -18,7 +18,20 @@ from scipy import special
 __all__ = ["spearman_exact_p"]
 
 _N_SMALL = 9  # R: exact enumeration up to n = 9, Edgeworth series above
-_EDGEWORTH = (0.2274, 0.2531, 0.1745, 0.0758, 0.1033, 0.3932, 0.0879, 0.0151, 0.0072, 0.0831, 0.0131, 4.6e-4)
+_EDGEWORTH = (
+    0.2274,
+    0.2531,
+    0.1745,
+    0.0758,
+    0.1033,
+    0.3932,
+    0.0879,
+    0.0151,
+    0.0072,
+    0.0831,
+    0.0131,
+    4.6e-4,
+)
 
 
 @lru_cache(maxsize=_N_SMALL)
@@ -47,9 +60,19 @@ def _prho(n: int, s: float, *, lower_tail: bool) -> float:
     b = 1.0 / y
     x = (6.0 * (s - 1) * b / (y * y - 1) - 1) * math.sqrt(y - 1)
     y = x * x
-    u = x * b * (
-        c1 + b * (c2 + c3 * b)
-        + y * (-c4 + b * (c5 + c6 * b) - y * b * (c7 + c8 * b - y * (c9 - c10 * b + y * b * (c11 - c12 * y))))
+    u = (
+        x
+        * b
+        * (
+            c1
+            + b * (c2 + c3 * b)
+            + y
+            * (
+                -c4
+                + b * (c5 + c6 * b)
+                - y * b * (c7 + c8 * b - y * (c9 - c10 * b + y * b * (c11 - c12 * y)))
+            )
+        )
     )
     y = u / math.exp(y / 2.0)
     pv = (-y if lower_tail else y) + float(special.ndtr(x if lower_tail else -x))

@@ -71,10 +71,15 @@ def _signed_rank_normal_p(
     ranks already computed so that large samples are not ranked twice.
     """
     z = v - n * (n + 1) / 4.0
-    sigma = math.sqrt(n * (n + 1) * (2 * n + 1) / 24.0 - float(np.sum(tie_sizes**3 - tie_sizes)) / 48.0)
+    sigma = math.sqrt(
+        n * (n + 1) * (2 * n + 1) / 24.0 - float(np.sum(tie_sizes**3 - tie_sizes)) / 48.0
+    )
     if continuity:
-        z -= {Alternative.TWO_SIDED: math.copysign(0.5, z) if z else 0.0,
-              Alternative.GREATER: 0.5, Alternative.LESS: -0.5}[alt]
+        z -= {
+            Alternative.TWO_SIDED: math.copysign(0.5, z) if z else 0.0,
+            Alternative.GREATER: 0.5,
+            Alternative.LESS: -0.5,
+        }[alt]
     z /= sigma
     if alt is Alternative.TWO_SIDED:
         return 2.0 * float(special.ndtr(-abs(z)))
@@ -139,9 +144,15 @@ def compute_kruskal(groups: Iterable[Any], *, nan_policy: str = "raise") -> Rank
     h = float(res.statistic)
     n_total = every.size
     return RankTestResult(
-        test="kruskal_wallis", statistic=h, statistic_name="H", p_value=float(res.pvalue),
-        n=tuple(g.size for g in arrays), method="Kruskal-Wallis rank sum test", alternative=None,
-        effect_size=EffectSize("rank_epsilon_squared", h / (n_total - 1)), df=float(len(arrays) - 1),
+        test="kruskal_wallis",
+        statistic=h,
+        statistic_name="H",
+        p_value=float(res.pvalue),
+        n=tuple(g.size for g in arrays),
+        method="Kruskal-Wallis rank sum test",
+        alternative=None,
+        effect_size=EffectSize("rank_epsilon_squared", h / (n_total - 1)),
+        df=float(len(arrays) - 1),
     )
 
 
@@ -216,7 +227,10 @@ def compute_mannwhitney(
         if exact and ties:
             raise InvalidOptionError("method='exact' is unavailable with ties; use 'asymptotic'")
     res = stats.mannwhitneyu(
-        x, y, use_continuity=continuity, alternative=alt.value,
+        x,
+        y,
+        use_continuity=continuity,
+        alternative=alt.value,
         method="exact" if exact else "asymptotic",
     )
     u = float(res.statistic)
@@ -224,11 +238,16 @@ def compute_mannwhitney(
     r = 2.0 * u / (n1 * n2) - 1.0
     lo, hi = _z_interval(r, math.sqrt((n1 + n2 + 1) / (3.0 * n1 * n2)), confidence_level, alt)
     return RankTestResult(
-        test="mann_whitney_u", statistic=u, statistic_name="W", p_value=float(res.pvalue),
-        n=(n1, n2), method="Wilcoxon rank sum test" + ("" if exact else " (normal approximation)"),
+        test="mann_whitney_u",
+        statistic=u,
+        statistic_name="W",
+        p_value=float(res.pvalue),
+        n=(n1, n2),
+        method="Wilcoxon rank sum test" + ("" if exact else " (normal approximation)"),
         alternative=alt.value,
         effect_size=EffectSize("rank_biserial", r, lo, hi, confidence_level),
-        exact=exact, continuity=None if exact else continuity,
+        exact=exact,
+        continuity=None if exact else continuity,
     )
 
 
@@ -274,7 +293,8 @@ def compute_wilcoxon(
     References
     ----------
     .. [1] R Core Team, ``wilcox.test`` (stats).
-    .. [2] Wilcoxon, F. (1945). Individual comparisons by ranking methods. Biometrics Bull. 1, 80-83.
+    .. [2] Wilcoxon, F. (1945). Individual comparisons by ranking methods.
+       Biometrics Bull. 1, 80-83.
 
     Examples
     --------
@@ -305,9 +325,13 @@ def compute_wilcoxon(
     else:
         exact = how is PValueMethod.EXACT
         if exact and (ties or zeros):
-            raise InvalidOptionError("method='exact' is unavailable with ties or zeros; use 'asymptotic'")
+            raise InvalidOptionError(
+                "method='exact' is unavailable with ties or zeros; use 'asymptotic'"
+            )
     if not exact and nonzero.size < 2:
-        raise InsufficientDataError("the normal approximation needs at least 2 non-zero differences")
+        raise InsufficientDataError(
+            "the normal approximation needs at least 2 non-zero differences"
+        )
     n = nonzero.size
     v_plus = float(ranks[nonzero > 0].sum())
     total = n * (n + 1) / 2.0
@@ -320,11 +344,17 @@ def compute_wilcoxon(
     lo, hi = _z_interval(r, se, confidence_level, alt)
     p_value = min(p_value, 1.0)
     return RankTestResult(
-        test="wilcoxon_signed_rank", statistic=v_plus, statistic_name="V",
-        p_value=p_value, n=test_n,
-        method=("Wilcoxon signed rank " + ("exact test" if exact else "test (normal approximation)")),
+        test="wilcoxon_signed_rank",
+        statistic=v_plus,
+        statistic_name="V",
+        p_value=p_value,
+        n=test_n,
+        method=(
+            "Wilcoxon signed rank " + ("exact test" if exact else "test (normal approximation)")
+        ),
         alternative=alt.value,
         effect_size=EffectSize("rank_biserial_paired", r, lo, hi, confidence_level),
-        exact=exact, continuity=None if exact else continuity,
+        exact=exact,
+        continuity=None if exact else continuity,
         extras={"nNonZero": float(n), "mu": float(mu)},
     )

@@ -55,7 +55,7 @@ def _clean(d: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class EffectSize:
-    """An effect size with its confidence interval (``ci_low``/``ci_high`` None when not defined)."""
+    """An effect size with its confidence interval (bounds None when not defined)."""
 
     name: str
     value: float

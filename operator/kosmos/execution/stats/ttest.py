@@ -31,7 +31,7 @@ __all__ = ["compute_ttest"]
 
 
 def _p_and_ci(
-    t: float, df: float, estimate: float, se: float, alt: Alternative, level: float
+    t: float, df: float, *, estimate: float, se: float, alt: Alternative, level: float
 ) -> tuple[float, float, float]:
     if alt is Alternative.TWO_SIDED:
         p = 2.0 * float(special.stdtr(df, -abs(t)))
@@ -61,7 +61,7 @@ def compute_ttest(
     group1, group2 : array_like
         The samples. Without ``group2``: a one-sample test of ``mean(group1) == mu``.
     paired : bool, keyword-only
-        Test the differences ``group1 - group2`` (incomplete pairs dropped with ``nan_policy="omit"``).
+        Test the differences ``group1 - group2`` (``nan_policy="omit"`` drops incomplete pairs).
     equal_var : bool, keyword-only
         Student's pooled-variance test instead of Welch's (ignored when one-sample or paired).
     mu : float, keyword-only
@@ -104,45 +104,77 @@ def compute_ttest(
     alt = option(alternative, Alternative, "alternative")
     level = check_confidence_level(confidence_level)
     mu = float(mu)
-    if group2 is None or paired:
-        if paired:
-            if group2 is None:
-                raise InsufficientDataError("a paired t-test needs group2")
-            a, b = paired_samples(
-                group1, group2, names=("group1", "group2"), nan_policy=nan_policy, min_n=2
-            )
-            x = a - b
-            test, what = "paired_t", "the paired differences"
-            means: tuple[float, ...] = (float(np.mean(a)), float(np.mean(b)))
-        else:
-            x = sample(group1, name="group1", nan_policy=nan_policy, min_n=2)
-            test, what = "one_sample_t", "group1"
-            means = (float(np.mean(x)),)
-        n = x.size
-        m = float(np.mean(x))
-        sd = float(np.std(x, ddof=1))
-        se = sd / math.sqrt(n)
-        if essentially_constant(se, m):
-            raise ConstantInputError(f"{what} are essentially constant (standard error {se:g})")
-        df = float(n - 1)
-        t = (m - mu) / se
-        p, lo, hi = _p_and_ci(t, df, m, se, alt, level)
-        d_name = "cohens_dz" if paired else "cohens_d"
-        d_es, g_es = cohens_d_family(
-            (m - mu) / sd, scale=1.0 / math.sqrt(n), df=df, confidence_level=level,
-            alternative=alt, d_name=d_name, g_name=d_name.replace("cohens_d", "hedges_g"),
+    if paired:
+        if group2 is None:
+            raise InsufficientDataError("a paired t-test needs group2")
+        a, b = paired_samples(
+            group1, group2, names=("group1", "group2"), nan_policy=nan_policy, min_n=2
         )
-        method = "paired" if paired else "one-sample"
-        return TTestResult(
-            test=test, statistic=t, p_value=p, df=df, mean_difference=m - mu if not paired else m,
-            ci_low=lo, ci_high=hi, confidence_level=level, alternative=alt.value, n=(n,),
-            means=means, standard_error=se, effect_size=g_es, cohens_d=d_es, method=method, mu=mu,
-        )
-
-    welch = not equal_var
-    min_n = 2 if welch else 1
+        means = (float(np.mean(a)), float(np.mean(b)))
+        return _one_sample(a - b, means=means, paired=True, mu=mu, alt=alt, level=level)
+    if group2 is None:
+        x = sample(group1, name="group1", nan_policy=nan_policy, min_n=2)
+        return _one_sample(x, means=None, paired=False, mu=mu, alt=alt, level=level)
+    min_n = 1 if equal_var else 2
     x = sample(group1, name="group1", nan_policy=nan_policy, min_n=min_n)
     y = sample(group2, name="group2", nan_policy=nan_policy, min_n=min_n)
+    return _two_sample(x, y, welch=not equal_var, mu=mu, alt=alt, level=level)
+
+
+def _one_sample(
+    x: np.ndarray,
+    *,
+    means: tuple[float, float] | None,
+    paired: bool,
+    mu: float,
+    alt: Alternative,
+    level: float,
+) -> TTestResult:
+    """One-sample t-test of ``x`` (the differences, when paired)."""
+    n = x.size
+    m = float(np.mean(x))
+    sd = float(np.std(x, ddof=1))
+    se = sd / math.sqrt(n)
+    if essentially_constant(se, m):
+        what = "the paired differences" if paired else "group1"
+        raise ConstantInputError(f"{what} are essentially constant (standard error {se:g})")
+    df = float(n - 1)
+    t = (m - mu) / se
+    p, lo, hi = _p_and_ci(t, df, estimate=m, se=se, alt=alt, level=level)
+    d_name = "cohens_dz" if paired else "cohens_d"
+    d_es, g_es = cohens_d_family(
+        (m - mu) / sd,
+        scale=1.0 / math.sqrt(n),
+        df=df,
+        confidence_level=level,
+        alternative=alt,
+        d_name=d_name,
+        g_name=d_name.replace("cohens_d", "hedges_g"),
+    )
+    return TTestResult(
+        test="paired_t" if paired else "one_sample_t",
+        statistic=t,
+        p_value=p,
+        df=df,
+        mean_difference=m if paired else m - mu,
+        ci_low=lo,
+        ci_high=hi,
+        confidence_level=level,
+        alternative=alt.value,
+        n=(n,),
+        means=means if means is not None else (m,),
+        standard_error=se,
+        effect_size=g_es,
+        cohens_d=d_es,
+        method="paired" if paired else "one-sample",
+        mu=mu,
+    )
+
+
+def _two_sample(
+    x: np.ndarray, y: np.ndarray, *, welch: bool, mu: float, alt: Alternative, level: float
+) -> TTestResult:
+    """Welch's or Student's two-sample t-test, with pooled-SD Cohen's d and Hedges' g."""
     nx, ny = x.size, y.size
     if nx + ny < 3:
         raise InsufficientDataError("Student's t-test needs at least 3 observations in total")
@@ -162,15 +194,31 @@ def compute_ttest(
         raise ConstantInputError(f"the data are essentially constant (standard error {se:g})")
     diff = mx - my
     t = (diff - mu) / se
-    p, lo, hi = _p_and_ci(t, df, diff, se, alt, level)
-    scale = math.sqrt(1.0 / nx + 1.0 / ny)
+    p, lo, hi = _p_and_ci(t, df, estimate=diff, se=se, alt=alt, level=level)
     d_es, g_es = cohens_d_family(
-        (diff - mu) / math.sqrt(v_pooled), scale=scale, df=df_pooled, confidence_level=level,
-        alternative=alt, d_name="cohens_d", g_name="hedges_g",
+        (diff - mu) / math.sqrt(v_pooled),
+        scale=math.sqrt(1.0 / nx + 1.0 / ny),
+        df=df_pooled,
+        confidence_level=level,
+        alternative=alt,
+        d_name="cohens_d",
+        g_name="hedges_g",
     )
     return TTestResult(
-        test="welch_t" if welch else "student_t", statistic=t, p_value=p, df=df,
-        mean_difference=diff, ci_low=lo, ci_high=hi, confidence_level=level,
-        alternative=alt.value, n=(nx, ny), means=(mx, my), standard_error=se,
-        effect_size=g_es, cohens_d=d_es, method="welch" if welch else "student", mu=mu,
+        test="welch_t" if welch else "student_t",
+        statistic=t,
+        p_value=p,
+        df=df,
+        mean_difference=diff,
+        ci_low=lo,
+        ci_high=hi,
+        confidence_level=level,
+        alternative=alt.value,
+        n=(nx, ny),
+        means=(mx, my),
+        standard_error=se,
+        effect_size=g_es,
+        cohens_d=d_es,
+        method="welch" if welch else "student",
+        mu=mu,
     )
