@@ -21,13 +21,13 @@ _ROOT = "/sys/fs/cgroup"
 
 
 def _write(path: str, value: str) -> None:
-    with open(path, "w", encoding="ascii") as handle:
+    with open(path, "w", encoding="utf-8") as handle:
         handle.write(value)
 
 
 def _read(path: str) -> str | None:
     try:
-        with open(path, encoding="ascii") as handle:
+        with open(path, encoding="utf-8") as handle:
             return handle.read()
     except OSError:
         return None

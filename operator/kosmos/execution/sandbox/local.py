@@ -84,7 +84,7 @@ def classify(outcome: ProcessOutcome, envelope: dict[str, Any] | None, *, reques
     elif kind is ErrorKind.RUNTIME and _ENOSPC.search(message):
         kind = ErrorKind.FILE_SIZE
         message = f"file size limit: the workspace is full: {message}"
-    elif kind is ErrorKind.MEMORY and "memory" not in message.lower():
+    elif kind is ErrorKind.MEMORY:
         message = f"memory limit of {limits.memory_mb} MiB exceeded: {message}"
     elif kind is ErrorKind.FILE_SIZE:
         message = f"file size limit of {limits.max_file_size_mb} MiB exceeded: {message}"
@@ -94,12 +94,12 @@ def classify(outcome: ProcessOutcome, envelope: dict[str, Any] | None, *, reques
 def _probe_userns() -> str | None:
     """Why user namespaces cannot be used here, or None when they can."""
     try:
-        with open("/proc/sys/user/max_user_namespaces", encoding="ascii") as handle:
+        with open("/proc/sys/user/max_user_namespaces", encoding="utf-8") as handle:
             if int(handle.read().strip() or "0") == 0:
                 return "user namespaces are disabled (user.max_user_namespaces = 0)"
     except OSError:
         return "this kernel has no user namespaces"
-    with contextlib.suppress(OSError), open("/proc/sys/kernel/unprivileged_userns_clone", encoding="ascii") as handle:
+    with contextlib.suppress(OSError), open("/proc/sys/kernel/unprivileged_userns_clone", encoding="utf-8") as handle:
         if handle.read().strip() == "0" and os.geteuid() != 0:
             return "unprivileged user namespaces are disabled (kernel.unprivileged_userns_clone = 0)"
     return None
@@ -151,7 +151,10 @@ class LocalSandbox:
                 env=sandbox_env(threads=limits.threads, lib_dirs=tc.lib_dirs),
                 info_fd=-1, network=limits.network_access, merged_usr=tc.merged_usr)
             info_r, info_w = os.pipe()
-            plan = BwrapPlan(**{**plan.__dict__, "info_fd": info_w})
+            usage_r, usage_w = os.pipe()
+            command = list(plan.command)
+            command.insert(6, str(usage_w))
+            plan = BwrapPlan(**{**plan.__dict__, "info_fd": info_w, "command": command})
             setup = ChildSetup(uid=uid, gid=gid, as_root=as_root,
                                cgroup_procs=group.join_paths() if group else (),
                                stage_fd=tc.stage_fd, stage_target=os.path.join(tc.mountpoints, "stage"),
@@ -159,7 +162,8 @@ class LocalSandbox:
                                workspace_inodes=st.workspace_inodes)
             try:
                 outcome = run_supervised(bwrap_argv(plan), executable=discovery.staged(tc, tc.bwrap), setup=setup,
-                                         info_pipe=(info_r, info_w), timeout_seconds=limits.timeout_seconds,
+                                         info_pipe=(info_r, info_w), usage_pipe=(usage_r, usage_w),
+                                         timeout_seconds=limits.timeout_seconds,
                                          max_output_bytes=st.max_output_bytes,
                                          kill_extra=group.kill if group else None)
             except SpawnError as exc:
@@ -201,10 +205,18 @@ class LocalSandbox:
             if cg_cpu is not None:
                 cpu_seconds = cg_cpu
                 measurement["cpu_usage"] = f"{group.describe()}: cgroup CPU time / wall time * 100"
+        if "cpu_usage" not in measurement and outcome.usage is not None:
+            cpu_seconds = max(outcome.usage[0], outcome.cpu_seconds)
+            measurement["cpu_usage"] = ("user+system time of the runner and its reaped children (getrusage reported "
+                                        "by the in-sandbox launcher; no cgroup) / wall time * 100")
+        if peak_mb is None and outcome.usage is not None:
+            peak_mb = outcome.usage[1] / 1024
+            measurement["peak_memory_mb"] = ("ru_maxrss of the largest process of the run (getrusage reported by "
+                                             "the in-sandbox launcher; no cgroup)")
         if peak_mb is None:
             peak_mb = outcome.maxrss_kib / 1024
-            measurement["peak_memory_mb"] = "ru_maxrss of the largest process of the run (wait4 rusage)"
-        measurement.setdefault("cpu_usage", "user+system time of all processes of the run (wait4 rusage) / wall time * 100")
+            measurement["peak_memory_mb"] = "ru_maxrss of the largest waited process (wait4 rusage of bwrap)"
+        measurement.setdefault("cpu_usage", "user+system time of the waited processes (wait4 rusage of bwrap) / wall time * 100")
         measurement["execution_time"] = "wall clock from spawning the sandbox until every process of the run was gone"
         measurement["output_size_bytes"] = "bytes the run wrote to stdout and stderr (counted past the cap)"
         measurement["memory_limit"] = (f"{group.describe()} memory limit" if group is not None and "memory" in group.dirs

@@ -67,6 +67,7 @@ class ProcessOutcome:
     gone_after_deadline: float | None = None
     workspace_fd: int | None = None
     info: dict[str, int] = field(default_factory=dict)
+    usage: tuple[float, int] | None = None
 
     @property
     def exit_code(self) -> int | None:
@@ -143,17 +144,19 @@ def _kill_tree(proc: subprocess.Popen[bytes], child_pid: int | None, extra: Call
 
 
 def run_supervised(argv: Sequence[str], *, executable: str, setup: ChildSetup, info_pipe: tuple[int, int],
+                   usage_pipe: tuple[int, int],
                    timeout_seconds: float, max_output_bytes: int,
                    kill_extra: Callable[[], None] | None = None) -> ProcessOutcome:
     """Run bwrap and supervise it until every process of the run is gone."""
     outcome = ProcessOutcome()
     parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
     info_r, info_w = info_pipe
+    usage_r, usage_w = usage_pipe
     started = time.monotonic()
     try:
         proc = subprocess.Popen(  # noqa: PLW1509 - preexec_fn is the only pre-exec hook we have
             list(argv), executable=executable, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, env={}, pass_fds=(info_w,), start_new_session=True,
+            stderr=subprocess.PIPE, env={}, pass_fds=(info_w, usage_w), start_new_session=True,
             preexec_fn=_child(setup, child_sock),
         )
     except (OSError, subprocess.SubprocessError) as exc:
@@ -165,6 +168,7 @@ def run_supervised(argv: Sequence[str], *, executable: str, setup: ChildSetup, i
     finally:
         child_sock.close()
         os.close(info_w)
+        os.close(usage_w)
     try:
         parent_sock.settimeout(5.0)
         _msg, fds, _flags, _addr = socket.recv_fds(parent_sock, 16, 1)
@@ -180,7 +184,8 @@ def run_supervised(argv: Sequence[str], *, executable: str, setup: ChildSetup, i
     out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
     buffers: dict[int, bytearray] = {out_fd: bytearray(), err_fd: bytearray()}
     info = bytearray()
-    for fd in (*buffers, info_r):
+    reported = bytearray()
+    for fd in (*buffers, info_r, usage_r):
         os.set_blocking(fd, False)
         sel.register(fd, selectors.EVENT_READ)
     sel.register(pidfd, selectors.EVENT_READ)
@@ -211,6 +216,9 @@ def run_supervised(argv: Sequence[str], *, executable: str, setup: ChildSetup, i
                 if not chunk:
                     sel.unregister(fd)
                     continue
+                if fd == usage_r:
+                    reported += chunk[:200]
+                    continue
                 if fd == info_r:
                     info += chunk
                     with contextlib.suppress(ValueError):
@@ -230,6 +238,7 @@ def run_supervised(argv: Sequence[str], *, executable: str, setup: ChildSetup, i
         sel.close()
         os.close(pidfd)
         os.close(info_r)
+        os.close(usage_r)
         if not exited:
             _kill_tree(proc, outcome.child_pid, kill_extra)
         _pid, status, usage = os.wait4(proc.pid, 0)
@@ -244,6 +253,9 @@ def run_supervised(argv: Sequence[str], *, executable: str, setup: ChildSetup, i
     outcome.maxrss_kib = usage.ru_maxrss
     if killed_at is not None:
         outcome.gone_after_deadline = ended - deadline if outcome.timed_out else None
+    with contextlib.suppress(ValueError):
+        cpu_text, rss_text = reported.decode().split()
+        outcome.usage = (float(cpu_text), int(rss_text))
     outcome.stdout, outcome.stderr = bytes(buffers[out_fd]), bytes(buffers[err_fd])
     return outcome
 

@@ -15,13 +15,19 @@ from kosmos.execution.sandbox.base import ResourceLimits
 
 __all__ = ["LAUNCHER", "encode", "rlimits_for"]
 
-# Runs as `python -I -S -c LAUNCHER LIMITS RUNNER ARGS...`; LIMITS is "res:soft:hard,...".
+# Runs as `python -I -S -c LAUNCHER LIMITS USAGE_FD RUNNER ARGS...`; LIMITS is "res:soft:hard,...".
+# On the way out it reports its rusage (self + reaped children) on USAGE_FD: the fallback
+# measurement when no cgroup exists (the program could alter it; the result says so).
 LAUNCHER = (
-    "import resource as r,sys,runpy\n"
+    "import resource as r,sys,runpy,os\n"
     "for s in sys.argv[1].split(','):\n"
     " k,a,b=map(int,s.split(':'));r.setrlimit(k,(a,b))\n"
-    "sys.argv=sys.argv[2:]\n"
-    "runpy.run_path(sys.argv[0],run_name='__main__')\n"
+    "u=int(sys.argv[2]);os.set_inheritable(u,False);sys.argv=sys.argv[3:]\n"
+    "try:\n"
+    " runpy.run_path(sys.argv[0],run_name='__main__')\n"
+    "finally:\n"
+    " a=r.getrusage(r.RUSAGE_SELF);b=r.getrusage(r.RUSAGE_CHILDREN)\n"
+    " os.write(u,('%f %d'%(a.ru_utime+a.ru_stime+b.ru_utime+b.ru_stime,max(a.ru_maxrss,b.ru_maxrss))).encode())\n"
 )
 
 
