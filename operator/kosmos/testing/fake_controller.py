@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import secrets
 import site
 import sys
@@ -33,6 +34,8 @@ import aiohttp
 from kosmos.testing.emulator import KosmosEmulator
 
 __all__ = ["FakeJobController", "PodOutcome", "Simulation"]
+
+_log = logging.getLogger("kosmos.testing.fake_controller")
 
 _MERGE = {"Content-Type": "application/merge-patch+json"}
 _MARKER = "KOSMOS-ENVELOPE "
@@ -80,6 +83,17 @@ class FakeJobController:
     _session: aiohttp.ClientSession | None = None
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _semaphore: asyncio.Semaphore | None = None
+    _gates: dict[str, asyncio.Event] = field(default_factory=dict)
+    errors: list[BaseException] = field(default_factory=list)
+
+    def hold(self, experiment: str) -> None:
+        """Keep the pods of this Experiment running until ``release`` (restart tests)."""
+        self._gates[experiment] = asyncio.Event()
+
+    def release(self, experiment: str) -> None:
+        gate = self._gates.get(experiment)
+        if gate is not None:
+            gate.set()
 
     async def __aenter__(self) -> FakeJobController:
         self._session = aiohttp.ClientSession()
@@ -116,9 +130,15 @@ class FakeJobController:
                             self.handled.add(uid)
                             task = asyncio.create_task(self._handle(job))
                             self._tasks.add(task)
-                            task.add_done_callback(self._tasks.discard)
+                            task.add_done_callback(self._finished)
             except (aiohttp.ClientError, asyncio.TimeoutError):
                 await asyncio.sleep(0.05)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self.errors.append(task.exception())  # type: ignore[arg-type]
+            _log.error("The fake Job controller failed: %r", task.exception())
 
     async def _patch(self, path: str, body: Mapping[str, Any]) -> None:
         async with self.session.patch(self.base_url + path, json=body, headers=_MERGE) as response:
@@ -173,6 +193,9 @@ class FakeJobController:
             "name": "sandbox", "ready": True, "restartCount": 0, "state": {"running": {"startedAt": _now()}}}]}})
         if simulation is Simulation.HANG:
             return
+        gate = self._gates.get(experiment)
+        if gate is not None:
+            await gate.wait()
         assert self._semaphore is not None
         async with self._semaphore:
             outcome = await self._outcome(job, simulation)

@@ -1,13 +1,16 @@
-"""Run the real Kosmos operator on the current event loop against an emulated API server.
+"""Run the real Kosmos operator against an emulated API server, and wait on conditions.
 
 ``running_operator(base_url)`` starts kopf with the operator's handlers, logged in to the
-emulator, and stops it on exit; ``wait_for`` polls a condition with a bound (never a bare sleep).
+emulator, on its own event loop in a thread, and stops it on exit. (On shutdown kopf cancels
+every task created on its loop after it started, which would include the test's fake
+controller; a loop of its own keeps the two apart, as two processes would be in a cluster.)
+``wait_for`` polls a condition with a bound, never a bare sleep.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -43,25 +46,40 @@ async def wait_for(
 
 @asynccontextmanager
 async def running_operator(
-    base_url: str, settings: OperatorSettings | None = None, *, generator: Any = None, timeout: float = 20.0
+    base_url: str, settings: OperatorSettings | None = None, *, generator: Any = None, timeout: float = 20.0,
+    metrics: Metrics | None = None,
 ) -> AsyncIterator[Runtime]:
-    """The operator running as a task on this loop, logged in to ``base_url``."""
+    """The operator running in a thread with its own loop, logged in to ``base_url``."""
 
     def login(**_: Any) -> kopf.ConnectionInfo:
         return kopf.ConnectionInfo(server=base_url, default_namespace="default")
 
-    runtime = Runtime(settings=settings or OperatorSettings.defaults(), metrics=Metrics(), login=login,
+    runtime = Runtime(settings=settings or OperatorSettings.defaults(), metrics=metrics or Metrics(), login=login,
                       generator=generator)
-    stop, ready = asyncio.Event(), asyncio.Event()
-    task = asyncio.create_task(operator_task(runtime, stop_flag=stop, ready_flag=ready))
+    stop, ready = threading.Event(), threading.Event()
+    failure: list[BaseException] = []
+
+    def main() -> None:
+        async def run() -> None:
+            try:
+                await operator_task(runtime, stop_flag=stop, ready_flag=ready)
+            finally:
+                await runtime.close()
+
+        try:
+            asyncio.run(run())
+        except BaseException as exc:  # noqa: BLE001 - reported to the test below
+            failure.append(exc)
+            ready.set()
+
+    thread = threading.Thread(target=main, name="kosmos-operator", daemon=True)
+    thread.start()
     try:
-        await asyncio.wait_for(ready.wait(), timeout)
+        if not await asyncio.to_thread(ready.wait, timeout) or failure:
+            raise RuntimeError(f"the operator did not start: {failure or 'timeout'}")
         yield runtime
     finally:
         stop.set()
-        try:
-            await asyncio.wait_for(task, timeout)
-        except (asyncio.TimeoutError, asyncio.CancelledError):
-            task.cancel()
-            with contextlib.suppress(BaseException):
-                await task
+        await asyncio.to_thread(thread.join, timeout)
+        if thread.is_alive():
+            raise RuntimeError("the operator did not stop in time")
