@@ -1,16 +1,22 @@
-"""Write deploy/install.yaml, the plain install bundle, from kosmos.install.install_manifests.
+"""Write the files generated from the operator's code: deploy/install.yaml and the chart's settings schema.
+
+- deploy/install.yaml, the plain install bundle, from kosmos.install.install_manifests;
+- ``properties.settings`` of charts/kosmos/values.schema.json, from the OperatorSettings model
+  (the rest of that file is written by hand).
 
 Run from the repository root after changing the models, the operator's RBAC or its settings:
 
     PYTHONPATH=operator python3 deploy/generate.py
 
-tests/unit/deploy/test_install_bundle.py fails when the committed file is out of date.
+tests/unit/deploy fails when a committed file is out of date.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -19,8 +25,9 @@ HEADER = (
     "# Do not edit by hand. Install: kubectl apply --server-side -f deploy/install.yaml\n"
 )
 BUNDLE = Path(__file__).resolve().parent / "install.yaml"
+VALUES_SCHEMA = Path(__file__).resolve().parent.parent / "charts" / "kosmos" / "values.schema.json"
 
-__all__ = ["BUNDLE", "HEADER", "render"]
+__all__ = ["BUNDLE", "HEADER", "VALUES_SCHEMA", "render", "render_values_schema", "settings_schema"]
 
 
 def render() -> str:
@@ -31,9 +38,42 @@ def render() -> str:
     return HEADER + yaml.safe_dump_all(objects, sort_keys=False, width=100, default_flow_style=False)
 
 
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    """Resolve $refs and drop titles: Helm's validator gets one self-contained draft-07 tree."""
+    if isinstance(node, dict):
+        if "$ref" in node:
+            return _inline(defs[node["$ref"].rsplit("/", 1)[-1]], defs)
+        return {k: _inline(v, defs) for k, v in node.items() if k not in ("title", "$defs")}
+    if isinstance(node, list):
+        return [_inline(v, defs) for v in node]
+    return node
+
+
+def settings_schema() -> dict[str, Any]:
+    """The JSON schema of the chart's ``settings`` value: the OperatorSettings model's own.
+
+    Unknown keys are refused (the operator would silently ignore a misspelt variable).
+    """
+    from kosmos.operator.settings import OperatorSettings  # noqa: PLC0415
+
+    raw = OperatorSettings.model_json_schema()
+    schema: dict[str, Any] = _inline(raw, raw.get("$defs", {}))
+    schema["additionalProperties"] = False
+    schema["description"] = "The operator's settings (kosmos.operator.settings), passed as KOSMOS_* variables."
+    return schema
+
+
+def render_values_schema() -> str:
+    """values.schema.json with its ``settings`` property regenerated."""
+    document = json.loads(VALUES_SCHEMA.read_text(encoding="utf-8"))
+    document["properties"]["settings"] = settings_schema()
+    return json.dumps(document, indent=2) + "\n"
+
+
 def main() -> int:
     BUNDLE.write_text(render(), encoding="utf-8")
-    print(f"wrote {BUNDLE}", file=sys.stderr)
+    VALUES_SCHEMA.write_text(render_values_schema(), encoding="utf-8")
+    print(f"wrote {BUNDLE} and {VALUES_SCHEMA}", file=sys.stderr)
     return 0
 
 
