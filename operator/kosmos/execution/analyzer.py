@@ -16,7 +16,7 @@ from typing import Any
 
 from kosmos.execution.effect_sizes import magnitude
 from kosmos.execution.statistics import adjust_pvalues
-from kosmos.execution.stats._describe import (
+from kosmos.execution.stats.describe import (
     ASSUMPTION_TESTS,
     SMALL_SAMPLE,
     assumption_note,
@@ -100,8 +100,18 @@ class ResultAnalyzer:
         ]
         primary, first = summaries[0], tests[0]
         warnings = self._warnings(first, primary, level, method)
+        order = results.get("groupOrder") if isinstance(results, dict) else None
+        labels = (
+            (str(order[0]), str(order[1])) if isinstance(order, list) and len(order) == 2 else None
+        )
         interpretation = self._interpret(
-            first, primary, checks=checks, level=level, method=method, n_tests=len(tests)
+            first,
+            primary,
+            checks=checks,
+            level=level,
+            method=method,
+            n_tests=len(tests),
+            labels=labels,
         )
         return {
             "significance": primary["significant"],
@@ -236,9 +246,10 @@ class ResultAnalyzer:
         level: float,
         method: str | None,
         n_tests: int,
+        labels: tuple[str, str] | None = None,
     ) -> str:
         first = describe_test(entry, summary, level, method, n_tests)
-        parts = [describe_effect(entry, summary["effect_size"])]
+        parts = [describe_effect(entry, summary["effect_size"], labels)]
         note = assumption_note(entry, checks, level)
         if note:
             parts.append(note)

@@ -195,3 +195,9 @@ def test_results_without_a_test_give_an_empty_analysis() -> None:
     assert out["significance"] is None
     assert out["effect_size"] is None
     assert "No statistical test" in out["interpretation"]
+
+
+def test_interpretation_names_the_groups_the_program_reported() -> None:
+    results = _sleep_results() | {"groupOrder": ["drug 1", "drug 2"]}
+    text = ResultAnalyzer().analyze(results=results)["interpretation"]
+    assert "the mean of group 'drug 1' is lower than that of group 'drug 2'" in text

@@ -241,29 +241,38 @@ def describe_test(
     return f"{name}: {stat_text}{p_text}, {decision}."
 
 
-def _direction(entry: dict[str, Any], value: float) -> str:  # noqa: PLR0911 - one phrase per test
+def _direction(  # noqa: PLR0911 - one phrase per test
+    entry: dict[str, Any], value: float, labels: tuple[str, str] | None
+) -> str:
     test = str(entry.get("test"))
     if value == 0:
         return "with no direction"
     up = value > 0
+    first, second = (
+        (f"group '{labels[0]}'", f"group '{labels[1]}'")
+        if labels
+        else ("the first group", "the second")
+    )
     if test in ("welch_t", "student_t", "t_test"):
-        return f"the first group's mean is {'higher' if up else 'lower'} than the second's"
+        return f"the mean of {first} is {'higher' if up else 'lower'} than that of {second}"
     if test == "paired_t":
-        return (
-            f"the first measurements are {'higher' if up else 'lower'} on average than the second"
-        )
+        return f"values in {first} are {'higher' if up else 'lower'} on average than in {second}"
     if test == "one_sample_t":
         return f"the mean lies {'above' if up else 'below'} {_fmt(_num(entry.get('mu')) or 0.0)}"
     if test in ("pearson", "spearman", "kendall_tau_b"):
         return f"a {'positive' if up else 'negative'} association"
     if test == "mann_whitney_u":
-        return f"values in the first group tend to be {'larger' if up else 'smaller'}"
+        return f"values in {first} tend to be {'larger' if up else 'smaller'} than in {second}"
     if test == "wilcoxon_signed_rank":
         return f"the differences tend to be {'positive' if up else 'negative'}"
     return ""
 
 
-def describe_effect(entry: dict[str, Any], effect: dict[str, Any] | None) -> str:
+def describe_effect(
+    entry: dict[str, Any],
+    effect: dict[str, Any] | None,
+    labels: tuple[str, str] | None = None,
+) -> str:
     """Effect size with its interval, magnitude label and direction."""
     if not effect:
         return "No effect size was reported"
@@ -278,7 +287,7 @@ def describe_effect(entry: dict[str, Any], effect: dict[str, Any] | None) -> str
         text += f" (one-sided {level:.0%} bound {bound})"
     if effect.get("magnitude"):
         text += f", a {effect['magnitude']} effect by convention"
-    direction = _direction(entry, effect["value"])
+    direction = _direction(entry, effect["value"], labels)
     return f"{text}, {direction}" if direction else text
 
 
