@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -254,3 +255,10 @@ def test_string_arrays_and_series_take_the_exact_path() -> None:
     assert as_arrays.exact
     assert as_series.exact
     assert as_arrays.f_statistic == as_series.f_statistic == data["certified"]["f_statistic"]
+
+
+def test_fractions_and_decimals_mix_in_exact_arithmetic() -> None:
+    r = compute_anova([[Fraction(1, 3), Fraction(2, 3), Decimal("1.5")], ["2.0", "2.5", "3.25"]])
+    assert r.exact
+    assert r.ss_within == float(Fraction(109, 72))
+    assert r.ss_between == float(Fraction(147, 32))

@@ -236,24 +236,32 @@ def is_text_sequence(values: Sequence[Any]) -> bool:
 
 def exact_sample(
     values: Sequence[Any], *, name: str = "x", nan_policy: str = "raise", min_n: int = 1
-) -> list[Fraction]:
-    """Decimal text / Decimal / Fraction values as exact fractions (the exact-arithmetic gate)."""
+) -> list[Decimal | Fraction]:
+    """Decimal text / Decimal / Fraction values as exact numbers (the exact-arithmetic gate).
+
+    Text becomes ``Decimal`` (parsed exactly); ``Fraction`` values are kept as they are.
+    """
     policy = option(nan_policy, NanPolicy, "nan_policy")
     if len(values) == 0:
         raise EmptyInputError(f"{name} is empty")
-    out: list[Fraction] = []
+    out: list[Decimal | Fraction] = []
     bad = 0
     for v in values:
+        if isinstance(v, Fraction):
+            out.append(v)
+            continue
         try:
-            f = v if isinstance(v, Fraction) else Fraction(Decimal(str(v).strip()))
-        except (InvalidOperation, ValueError, OverflowError):
-            # Decimal("nan")/("inf") parse but Fraction() refuses them; other text is not a number
-            text = str(v).strip().lower().lstrip("+-")
-            if text in {"nan", "inf", "infinity", "snan"}:
-                bad += 1
-                continue
+            d = (
+                v
+                if isinstance(v, Decimal)
+                else Decimal(v.strip() if isinstance(v, str) else str(v))
+            )
+        except (InvalidOperation, ValueError):
             raise StatisticsError(f"{name} holds {v!r}, which is not a decimal number") from None
-        out.append(f)
+        if not d.is_finite():
+            bad += 1
+            continue
+        out.append(d)
     if bad:
         if policy is NanPolicy.RAISE:
             raise NonFiniteInputError(
