@@ -44,7 +44,7 @@ class Verdict:
 
 
 def classify(outcome: ProcessOutcome, envelope: dict[str, Any] | None, *, request: RunRequest,
-             cgroup: cgroups.RunCgroup | None) -> Verdict:
+             cgroup: cgroups.RunCgroup | None, workspace_full: bool = False) -> Verdict:
     """Exactly one error kind for what happened (see the module docstring for precedence)."""
     limits = request.limits
     if outcome.timed_out:
@@ -59,7 +59,9 @@ def classify(outcome: ProcessOutcome, envelope: dict[str, Any] | None, *, reques
     code = outcome.exit_code
     sig = -code if code is not None and code < 0 else (code - 128 if code and code > 128 else 0)
     cpu_limit = limits.cpu_seconds
-    if sig == signal.SIGXCPU or (sig == signal.SIGKILL and outcome.cpu_seconds >= cpu_limit):
+    cpu_used = max(outcome.cpu_seconds, (cgroup.cpu_seconds() if cgroup else None) or 0.0,
+                   outcome.usage[0] if outcome.usage else 0.0)
+    if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_used >= cpu_limit * 0.95):
         return Verdict(False, ErrorKind.CPU, f"cpu time limit of {cpu_limit:g} s exceeded")
     if sig == signal.SIGXFSZ:
         return Verdict(False, ErrorKind.FILE_SIZE,
@@ -67,6 +69,9 @@ def classify(outcome: ProcessOutcome, envelope: dict[str, Any] | None, *, reques
     if cgroup is not None and cgroup.pids_limit_hit() and (envelope is None or not envelope.get("success")):
         return Verdict(False, ErrorKind.PROCESS_LIMIT,
                        f"process limit of {limits.max_processes} processes/threads reached")
+    if envelope is None and workspace_full:
+        return Verdict(False, ErrorKind.FILE_SIZE,
+                       "file size limit: the workspace is full (its size or file-count cap was reached)")
     if envelope is None:
         what = f"signal {signal.Signals(sig).name}" if sig else f"status {code}"
         return Verdict(False, ErrorKind.RUNTIME, f"the program ended ({what}) without reporting a result")
@@ -194,7 +199,8 @@ class LocalSandbox:
                                                               max_total_bytes=st.max_artifact_bytes)
                 if skipped:
                     measurement["artifacts"] = f"skipped (not a regular file, a symlink, or over the cap): {skipped[:20]}"
-        verdict = classify(outcome, envelope, request=request, cgroup=group)
+        verdict = classify(outcome, envelope, request=request, cgroup=group,
+                           workspace_full=workspace.is_full(outcome.workspace_fd))
         peak_mb, cpu_seconds = None, outcome.cpu_seconds
         if group is not None:
             peak = group.peak_memory_bytes()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import json
 import os
 import selectors
@@ -27,6 +28,7 @@ _CLONE_NEWNS = 0x00020000
 _CLONE_NEWUSER = 0x10000000
 _MS_NOSUID, _MS_NODEV, _MS_BIND, _MS_REC, _MS_PRIVATE = 2, 4, 4096, 16384, 1 << 18
 _PR_SET_DUMPABLE = 4
+_PR_SET_CHILD_SUBREAPER = 36
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -134,6 +136,30 @@ def _child(setup: ChildSetup, sock: socket.socket) -> Callable[[], None]:
     return run
 
 
+@functools.cache
+def _become_subreaper() -> bool:
+    """Adopt orphaned descendants: bwrap's outer process exits without reaping the run's pid 1,
+    which would otherwise linger as a zombie of the host's init; we reap it ourselves."""
+    return _libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+
+
+def _reap(pid: int | None, timeout: float = 10.0) -> tuple[float, int]:
+    """Wait until ``pid`` (pid 1 of the run's namespace) is reaped: then every process of the run is gone."""
+    if pid is None:
+        return 0.0, 0
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            done, _status, usage = os.wait4(pid, os.WNOHANG)
+        except ChildProcessError:
+            return 0.0, 0  # reaped by bwrap itself, or not ours
+        if done:
+            return usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+        if time.monotonic() > end:
+            return 0.0, 0
+        time.sleep(0.001)
+
+
 def _kill_tree(proc: subprocess.Popen[bytes], child_pid: int | None, extra: Callable[[], None] | None) -> None:
     for pid in (child_pid, proc.pid):
         if pid:
@@ -152,6 +178,7 @@ def run_supervised(argv: Sequence[str], *, executable: str, setup: ChildSetup, i
     parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
     info_r, info_w = info_pipe
     usage_r, usage_w = usage_pipe
+    _become_subreaper()
     started = time.monotonic()
     try:
         proc = subprocess.Popen(  # noqa: PLW1509 - preexec_fn is the only pre-exec hook we have
@@ -242,6 +269,7 @@ def run_supervised(argv: Sequence[str], *, executable: str, setup: ChildSetup, i
         if not exited:
             _kill_tree(proc, outcome.child_pid, kill_extra)
         _pid, status, usage = os.wait4(proc.pid, 0)
+        inner_cpu, inner_rss = _reap(outcome.child_pid)
         ended = time.monotonic()
         proc.returncode = os.waitstatus_to_exitcode(status)
         for stream in (proc.stdout, proc.stderr):
@@ -249,8 +277,8 @@ def run_supervised(argv: Sequence[str], *, executable: str, setup: ChildSetup, i
                 stream.close()
     outcome.wait_status = status
     outcome.wall_seconds = ended - started
-    outcome.cpu_seconds = usage.ru_utime + usage.ru_stime
-    outcome.maxrss_kib = usage.ru_maxrss
+    outcome.cpu_seconds = usage.ru_utime + usage.ru_stime + inner_cpu
+    outcome.maxrss_kib = max(usage.ru_maxrss, inner_rss)
     if killed_at is not None:
         outcome.gone_after_deadline = ended - deadline if outcome.timed_out else None
     with contextlib.suppress(ValueError):

@@ -19,7 +19,7 @@ from typing import Any
 
 from kosmos.execution.sandbox.base import InputFile
 
-__all__ = ["RESULT_NAME", "close_workspace", "make_job_dir", "read_artifacts", "read_envelope", "remove_job_dir"]
+__all__ = ["RESULT_NAME", "close_workspace", "is_full", "make_job_dir", "read_artifacts", "read_envelope", "remove_job_dir"]
 
 RESULT_NAME = ".kosmos-result.json"
 _FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
@@ -134,6 +134,17 @@ def read_artifacts(ws_fd: int, names: object, *, max_total_bytes: int) -> tuple[
     finally:
         os.close(work)
     return files, skipped
+
+
+def is_full(fd: int | None) -> bool:
+    """True when the run's tmpfs has no free blocks or no free inodes left."""
+    if fd is None:
+        return False
+    try:
+        st = os.fstatvfs(fd)
+    except OSError:
+        return False
+    return st.f_bavail == 0 or st.f_favail == 0
 
 
 def close_workspace(fd: int | None) -> None:
