@@ -186,3 +186,24 @@ def test_iris_cross_validation_equals_a_direct_scikit_learn_call(mode: str, tmp_
     assert results["baseline"]["accuracy"]["mean"] == pytest.approx(1 / 3)
     assert results["seed"] == 42 and results["cvFolds"] == 5
     assert results["classes"] == ["setosa", "versicolor", "virginica"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_toothgrowth_group_comparison_matches_r_welch_t_and_scipy(mode: str, tmp_path: Path) -> None:
+    from scipy import stats  # noqa: PLC0415
+
+    results = _results("data_analysis-toothgrowth.yaml", mode, tmp_path)
+    (entry,) = results["statistics"]
+    # R: t.test(len ~ supp, data = ToothGrowth): t = 1.9153, df = 55.309, p-value = 0.06063
+    _printed(entry["statistic"], "1.9153")
+    _printed(entry["df"], "55.309")
+    _printed(entry["pValue"], "0.06063")
+    assert results["groupOrder"] == ["OJ", "VC"]
+    _printed(results["groups"]["len"]["OJ"]["mean"], "20.66333")
+    _printed(results["groups"]["len"]["VC"]["mean"], "16.96333")
+    data = _inline("data_analysis-toothgrowth.yaml")
+    direct = stats.ttest_ind(
+        data.loc[data["supp"] == "OJ", "len"], data.loc[data["supp"] == "VC", "len"], equal_var=False
+    )
+    assert entry["statistic"] == pytest.approx(direct.statistic, rel=1e-12)
+    assert results["plots"] == ["groups.png"]
