@@ -23,14 +23,21 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
 from pydantic import ValidationError
 
 from kosmos.api.errors import ErrorKind, KosmosError, ManifestError
 from kosmos.api.spec import BUILTIN_TYPES, ExperimentSpec, InputFormat, InputSpec
 from kosmos.execution.template_params import PARAMETER_MODELS, TemplateParameters
 
-__all__ = ["BUILTIN_TEMPLATE_DIR", "CodeGenerator", "GeneratedProgram", "TemplateError", "code_hash"]
+__all__ = [
+    "BUILTIN_TEMPLATE_DIR",
+    "CodeGenerator",
+    "GeneratedProgram",
+    "TemplateError",
+    "code_hash",
+]
 
 BUILTIN_TEMPLATE_DIR = Path(__file__).parent / "templates"
 _TEMPLATE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -85,12 +92,15 @@ def _assert_plain_data(value: Any, depth: int) -> None:
             _assert_plain_data(item, depth + 1)
         return
     raise TemplateError(
-        f"a template may output only data (str, number, bool, None, list, dict), got {type(value).__name__}"
+        "a template may output only data (str, number, bool, None, list, dict), "
+        f"got {type(value).__name__}"
     )
 
 
 def _json_text(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+    return json.dumps(
+        value, sort_keys=True, ensure_ascii=True, allow_nan=False, separators=(",", ":")
+    )
 
 
 def _environment(directories: Iterable[Path]) -> SandboxedEnvironment:
@@ -124,10 +134,15 @@ def _pydantic_error(exc: ValidationError, raw: Mapping[str, Any], prefix: str) -
     if error["type"] == "missing":
         return ManifestError(f"{path}: required parameter is missing", field=path)
     if error["type"] == "extra_forbidden":
-        return ManifestError(f"{path}: unknown parameter (value {_format_value(error['input'])})", field=path)
+        return ManifestError(
+            f"{path}: unknown parameter (value {_format_value(error['input'])})", field=path
+        )
     if not loc:  # a model-level rule: the message names the parameters involved
         return ManifestError(f"{prefix}: {message}", field=prefix)
-    return ManifestError(f"{path}: got {_format_value(error['input'])}; {message[0].lower()}{message[1:]}", field=path)
+    return ManifestError(
+        f"{path}: got {_format_value(error['input'])}; {message[0].lower()}{message[1:]}",
+        field=path,
+    )
 
 
 def _csv_columns(spec_input: InputSpec) -> list[str] | None:
@@ -138,7 +153,7 @@ def _csv_columns(spec_input: InputSpec) -> list[str] | None:
 
     try:
         frame = pd.read_csv(io.StringIO(spec_input.inline), nrows=0)
-    except Exception:  # noqa: BLE001 - the runner will report unreadable data as errorKind data
+    except Exception:
         return None
     return [str(column) for column in frame.columns]
 
@@ -179,19 +194,28 @@ class CodeGenerator:
         where = (
             f" or a custom template ({', '.join(custom)})"
             if custom
-            else (" or a custom template in " + ", ".join(map(str, self.template_dirs)) if self.template_dirs else "")
+            else (
+                " or a custom template in " + ", ".join(map(str, self.template_dirs))
+                if self.template_dirs
+                else ""
+            )
         )
         raise ManifestError(
-            f"{field_path}: unknown experiment type {_format_value(experiment_type)}; expected one of {expected}{where}",
+            f"{field_path}: unknown experiment type {_format_value(experiment_type)}; "
+            f"expected one of {expected}{where}",
             field=field_path,
         )
 
     # -- parameters ----------------------------------------------------------------------
 
     def validate_parameters(
-        self, experiment_type: str, parameters: Mapping[str, Any] | None, *, prefix: str = "parameters"
+        self,
+        experiment_type: str,
+        parameters: Mapping[str, Any] | None,
+        *,
+        prefix: str = "parameters",
     ) -> dict[str, Any]:
-        """Validate ``parameters`` for the type and return them normalised (snake_case, defaults)."""
+        """Validate ``parameters`` for the type; return them normalised (snake_case, defaults)."""
         type_path = "spec.type" if prefix.startswith("spec.") else "experiment_type"
         self._known(experiment_type, type_path)
         raw = dict(parameters or {})
@@ -219,7 +243,9 @@ class CodeGenerator:
             validator_cls = jsonschema.validators.validator_for(schema)
             validator_cls.check_schema(schema)
         except (OSError, ValueError, jsonschema.SchemaError) as exc:
-            raise TemplateError(f"custom template {name!r}: invalid schema {schema_path}: {exc}") from None
+            raise TemplateError(
+                f"custom template {name!r}: invalid schema {schema_path}: {exc}"
+            ) from None
         errors = sorted(validator_cls(schema).iter_errors(raw), key=lambda e: list(e.absolute_path))
         if errors:
             error = errors[0]
@@ -228,7 +254,9 @@ class CodeGenerator:
         try:
             _json_text(raw)
         except (TypeError, ValueError) as exc:
-            raise ManifestError(f"{prefix}: parameters must be plain JSON data ({exc})", field=prefix) from None
+            raise ManifestError(
+                f"{prefix}: parameters must be plain JSON data ({exc})", field=prefix
+            ) from None
         return raw
 
     # -- rendering -----------------------------------------------------------------------
@@ -245,17 +273,25 @@ class CodeGenerator:
             )
         except SecurityError as exc:
             raise TemplateError(
-                f"template {experiment_type!r} was refused by the sandboxed template environment: {exc}"
+                f"template {experiment_type!r} was refused by the sandboxed template "
+                f"environment: {exc}"
             ) from None
         except jinja2.TemplateSyntaxError as exc:
-            raise TemplateError(f"template {experiment_type!r} line {exc.lineno}: {exc.message}") from None
+            raise TemplateError(
+                f"template {experiment_type!r} line {exc.lineno}: {exc.message}"
+            ) from None
         except jinja2.UndefinedError as exc:
-            raise TemplateError(f"template {experiment_type!r} used an undefined value: {exc.message}") from None
+            raise TemplateError(
+                f"template {experiment_type!r} used an undefined value: {exc.message}"
+            ) from None
         except jinja2.TemplateError as exc:
             raise TemplateError(f"template {experiment_type!r} failed to render: {exc}") from None
 
     def generate(
-        self, experiment_type: str, parameters: Mapping[str, Any] | None = None, domain: str | None = None
+        self,
+        experiment_type: str,
+        parameters: Mapping[str, Any] | None = None,
+        domain: str | None = None,
     ) -> str:
         """Return the program for ``experiment_type`` with ``parameters`` (documented library API).
 
@@ -275,7 +311,9 @@ class CodeGenerator:
         """The program a spec runs: ``spec.code`` itself, or its template rendered."""
         if spec.code is not None:
             return GeneratedProgram(
-                code=spec.code, code_hash=code_hash(spec.code), parameters=dict(spec.parameters),
+                code=spec.code,
+                code_hash=code_hash(spec.code),
+                parameters=dict(spec.parameters),
                 experiment_type=spec.type,
             )
         assert spec.type is not None  # ExperimentSpec requires type or code
@@ -286,7 +324,7 @@ class CodeGenerator:
         )
 
     def check_spec(self, spec: ExperimentSpec) -> None:
-        """Check a spec before anything runs; raise ManifestError naming the field, value and expectation."""
+        """Check a spec before anything runs; a ManifestError names field, value and expectation."""
         if spec.code is not None:
             return
         assert spec.type is not None
@@ -321,13 +359,15 @@ class CodeGenerator:
                 field_path = f"spec.parameters.{source}"
                 known = ", ".join(by_name) or "none"
                 raise ManifestError(
-                    f"{field_path}: input {_format_value(wanted)} is not among spec.inputs (inputs: {known})",
+                    f"{field_path}: input {_format_value(wanted)} is not among spec.inputs "
+                    f"(inputs: {known})",
                     field=field_path,
                 )
             return by_name[wanted]
         if not spec.inputs:
             raise ManifestError(
-                f"spec.inputs: a {spec.type} experiment needs an input dataset, got none", field="spec.inputs"
+                f"spec.inputs: a {spec.type} experiment needs an input dataset, got none",
+                field="spec.inputs",
             )
         return by_name.get("dataset", spec.inputs[0])
 

@@ -56,7 +56,7 @@ _RULE_BY_EFFECT: dict[str, tuple[str, str]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class MagnitudeRule:
     """Thresholds (ascending, on |value|) and the len(thresholds) + 1 labels between them."""
 

@@ -65,9 +65,30 @@ FUNCTIONS: dict[str, tuple[Callable[..., Any], tuple[int, ...]]] = {
     **{
         name: (_numpy(name), (1,))
         for name in (
-            "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh",
-            "exp", "expm1", "log", "log10", "log2", "log1p", "sqrt", "abs", "floor", "ceil",
-            "sign", "sum", "mean", "square", "cbrt",
+            "sin",
+            "cos",
+            "tan",
+            "arcsin",
+            "arccos",
+            "arctan",
+            "sinh",
+            "cosh",
+            "tanh",
+            "exp",
+            "expm1",
+            "log",
+            "log10",
+            "log2",
+            "log1p",
+            "sqrt",
+            "abs",
+            "floor",
+            "ceil",
+            "sign",
+            "sum",
+            "mean",
+            "square",
+            "cbrt",
         )
     },
     "arctan2": (_numpy("arctan2"), (2,)),
@@ -122,7 +143,7 @@ class Expression:
 
 def _evaluate(node: ast.expr, values: Mapping[str, Any]) -> Any:  # noqa: PLR0911 - one branch per node type
     if isinstance(node, ast.Constant):
-        return float(node.value)
+        return float(node.value)  # type: ignore[arg-type] # _check admitted only int and float
     if isinstance(node, ast.Name):
         if node.id in values:
             return values[node.id]
@@ -147,7 +168,9 @@ def _evaluate(node: ast.expr, values: Mapping[str, Any]) -> Any:  # noqa: PLR091
         return result
     if isinstance(node, ast.IfExp):
         return _np().where(
-            _evaluate(node.test, values), _evaluate(node.body, values), _evaluate(node.orelse, values)
+            _evaluate(node.test, values),
+            _evaluate(node.body, values),
+            _evaluate(node.orelse, values),
         )
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
         function, _ = FUNCTIONS[node.func.id]
@@ -165,7 +188,9 @@ def _check(node: ast.AST, names: set[str], depth: int) -> None:  # noqa: PLR0912
     where = _describe(node)
     if isinstance(node, ast.Constant):
         if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
-            raise ExpressionError(f"{where}: only numbers are allowed as constants, got {node.value!r}")
+            raise ExpressionError(
+                f"{where}: only numbers are allowed as constants, got {node.value!r}"
+            )
         return
     if isinstance(node, ast.Name):
         if node.id in FUNCTIONS:
@@ -197,7 +222,9 @@ def _check(node: ast.AST, names: set[str], depth: int) -> None:  # noqa: PLR0912
         counts = FUNCTIONS[node.func.id][1]
         if len(node.args) not in counts:
             expected = " or ".join(str(c) for c in counts)
-            raise ExpressionError(f"{where}: {node.func.id}() takes {expected} argument(s), got {len(node.args)}")
+            raise ExpressionError(
+                f"{where}: {node.func.id}() takes {expected} argument(s), got {len(node.args)}"
+            )
         children = list(node.args)
     else:
         shown = ast.unparse(node) if isinstance(node, ast.expr) else type(node).__name__

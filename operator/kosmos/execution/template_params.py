@@ -30,7 +30,9 @@ __all__ = [
 # Column names are data (they reach the program inside a JSON literal), so quotes, braces or
 # Python-looking text are harmless; control characters are refused because no CSV header
 # carries them and they only ever appear in injection attempts.
-Column = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Column = Annotated[
+    str, StringConstraints(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
 InputName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")]
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")]
 Expression = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
@@ -86,8 +88,15 @@ class StatisticalTestParameters(TemplateParameters):
     """``statistical_test``: one named test on columns of one input (DESIGN.md)."""
 
     test: Literal[
-        "ttest", "paired_ttest", "one_sample_ttest", "anova", "welch_anova", "kruskal",
-        "mannwhitney", "correlation", "chi_square",
+        "ttest",
+        "paired_ttest",
+        "one_sample_ttest",
+        "anova",
+        "welch_anova",
+        "kruskal",
+        "mannwhitney",
+        "correlation",
+        "chi_square",
     ]
     value: Column | None = None
     group: Column | None = None
@@ -107,10 +116,13 @@ class StatisticalTestParameters(TemplateParameters):
         has_value_group = self.value is not None and self.group is not None
         has_xy = self.x is not None and self.y is not None
         if test in _GROUPED and not has_value_group:
-            raise ValueError(f'test "{test}" needs "value" (numeric column) and "group" (grouping column)')
+            raise ValueError(
+                f'test "{test}" needs "value" (numeric column) and "group" (grouping column)'
+            )
         if test in (*_TWO_SAMPLE, "paired_ttest") and not (has_value_group or has_xy):
             raise ValueError(
-                f'test "{test}" needs "value" and "group" (two groups), or "x" and "y" (two columns)'
+                f'test "{test}" needs "value" and "group" (two groups), '
+                'or "x" and "y" (two columns)'
             )
         if test == "one_sample_ttest" and self.value is None and self.x is None:
             raise ValueError('test "one_sample_ttest" needs "value" (numeric column) and "mu"')
@@ -122,14 +134,18 @@ class StatisticalTestParameters(TemplateParameters):
         return self.input
 
     def column_references(self) -> list[tuple[str, str]]:
-        return _columns([("value", self.value), ("group", self.group), ("x", self.x), ("y", self.y)])
+        return _columns(
+            [("value", self.value), ("group", self.group), ("x", self.x), ("y", self.y)]
+        )
 
 
 class DataAnalysisParameters(TemplateParameters):
     """``data_analysis``: describe a dataset and run one analysis (library example keys)."""
 
     data_source: str | None = Field(default=None, min_length=1, max_length=253)
-    analysis_method: Literal["differential_expression", "correlation", "regression", "group_comparison"]
+    analysis_method: Literal[
+        "differential_expression", "correlation", "regression", "group_comparison"
+    ]
     variables: Annotated[list[Column], Field(min_length=1, max_length=1000)]
     group: Column | None = None
     target: Column | None = None
@@ -155,7 +171,9 @@ class DataAnalysisParameters(TemplateParameters):
         return _input_from_source(self.data_source)
 
     def column_references(self) -> list[tuple[str, str]]:
-        return _columns([("variables", self.variables), ("group", self.group), ("target", self.target)])
+        return _columns(
+            [("variables", self.variables), ("group", self.group), ("target", self.target)]
+        )
 
 
 def _input_from_source(source: str | None) -> str | None:
@@ -197,10 +215,14 @@ class SimulationParameters(TemplateParameters):
     def _method_needs(self) -> SimulationParameters:
         if self.method == "monte_carlo":
             if self.expression is None or not self.variables:
-                raise ValueError('method "monte_carlo" needs "expression" and "variables" (name: [low, high])')
+                raise ValueError(
+                    'method "monte_carlo" needs "expression" and "variables" (name: [low, high])'
+                )
             for name, (low, high) in self.variables.items():
                 if not low < high:
-                    raise ValueError(f"variables.{name}: low must be below high, got [{low}, {high}]")
+                    raise ValueError(
+                        f"variables.{name}: low must be below high, got [{low}, {high}]"
+                    )
             names = set(self.variables) | set(self.constants)
             _check_expression(self.expression, names, "expression")
         else:
@@ -225,7 +247,9 @@ class OptimizationParameters(TemplateParameters):
     objective: Expression
     variables: Annotated[dict[Identifier, Bounds], Field(min_length=1, max_length=64)]
     goal: Literal["minimize", "maximize"] = "minimize"
-    method: Literal["L-BFGS-B", "Nelder-Mead", "Powell", "TNC", "SLSQP", "differential_evolution"] = "L-BFGS-B"
+    method: Literal[
+        "L-BFGS-B", "Nelder-Mead", "Powell", "TNC", "SLSQP", "differential_evolution"
+    ] = "L-BFGS-B"
     initial: dict[Identifier, float] | None = None
     constants: dict[Identifier, float] = Field(default_factory=dict, max_length=256)
     data_source: InputName | None = None
@@ -283,11 +307,27 @@ class MLTrainingParameters(TemplateParameters):
     features: Annotated[list[Column], Field(min_length=1, max_length=10_000)] | None = None
     task: Literal["auto", "classification", "regression"] = "auto"
     model: Literal[
-        "logistic_regression", "linear_regression", "ridge", "lasso", "random_forest",
-        "gradient_boosting", "decision_tree", "knn", "svm",
+        "logistic_regression",
+        "linear_regression",
+        "ridge",
+        "lasso",
+        "random_forest",
+        "gradient_boosting",
+        "decision_tree",
+        "knn",
+        "svm",
     ] = "random_forest"
     model_params: dict[
-        Literal["C", "alpha", "max_depth", "n_estimators", "n_neighbors", "max_iter", "learning_rate", "kernel"],
+        Literal[
+            "C",
+            "alpha",
+            "max_depth",
+            "n_estimators",
+            "n_neighbors",
+            "max_iter",
+            "learning_rate",
+            "kernel",
+        ],
         int | float | str,
     ] = Field(default_factory=dict)
     cv_folds: Annotated[int, Field(ge=2, le=50)] = 5
@@ -306,10 +346,15 @@ class MLTrainingParameters(TemplateParameters):
         for key in self.model_params:
             if key not in allowed:
                 expected = ", ".join(sorted(allowed)) or "none"
-                raise ValueError(f'model_params.{key}: not a parameter of model "{self.model}" (allowed: {expected})')
+                raise ValueError(
+                    f'model_params.{key}: not a parameter of model "{self.model}" '
+                    f"(allowed: {expected})"
+                )
         kernel = self.model_params.get("kernel")
         if kernel is not None and kernel not in ("linear", "rbf", "poly", "sigmoid"):
-            raise ValueError(f'model_params.kernel: expected linear, rbf, poly or sigmoid, got "{kernel}"')
+            raise ValueError(
+                f'model_params.kernel: expected linear, rbf, poly or sigmoid, got "{kernel}"'
+            )
         return self
 
     def input_name(self) -> str | None:

@@ -29,23 +29,75 @@ __all__ = [
 ALLOWED_MODULES: frozenset[str] = frozenset(
     {
         # scientific stack available in the sandbox image
-        "numpy", "scipy", "pandas", "sklearn", "matplotlib",
+        "numpy",
+        "scipy",
+        "pandas",
+        "sklearn",
+        "matplotlib",
         # standard library without process, network or interpreter-introspection powers
-        "math", "cmath", "statistics", "json", "csv", "io", "collections", "itertools",
-        "functools", "operator", "random", "re", "string", "textwrap", "datetime", "time",
-        "calendar", "dataclasses", "typing", "enum", "abc", "numbers", "decimal", "fractions",
-        "heapq", "bisect", "copy", "pprint", "warnings", "contextlib", "pathlib", "os", "os.path",
-        "sys", "__future__", "zlib", "gzip", "base64", "hashlib", "uuid",
+        "math",
+        "cmath",
+        "statistics",
+        "json",
+        "csv",
+        "io",
+        "collections",
+        "itertools",
+        "functools",
+        "operator",
+        "random",
+        "re",
+        "string",
+        "textwrap",
+        "datetime",
+        "time",
+        "calendar",
+        "dataclasses",
+        "typing",
+        "enum",
+        "abc",
+        "numbers",
+        "decimal",
+        "fractions",
+        "heapq",
+        "bisect",
+        "copy",
+        "pprint",
+        "warnings",
+        "contextlib",
+        "pathlib",
+        "os",
+        "os.path",
+        "sys",
+        "__future__",
+        "zlib",
+        "gzip",
+        "base64",
+        "hashlib",
+        "uuid",
         # kosmos helpers that generated programs use inside the sandbox
-        "kosmos.execution.statistics", "kosmos.execution.expression",
+        "kosmos.execution.statistics",
+        "kosmos.execution.expression",
     }
 )
 
 # Names that reach the interpreter's code-loading or introspection machinery.
 DENIED_NAMES: frozenset[str] = frozenset(
     {
-        "eval", "exec", "compile", "__import__", "breakpoint", "globals", "locals", "vars",
-        "memoryview", "__builtins__", "__loader__", "__spec__", "__build_class__", "input",
+        "eval",
+        "exec",
+        "compile",
+        "__import__",
+        "breakpoint",
+        "globals",
+        "locals",
+        "vars",
+        "memoryview",
+        "__builtins__",
+        "__loader__",
+        "__spec__",
+        "__build_class__",
+        "input",
     }
 )
 
@@ -53,31 +105,106 @@ DENIED_NAMES: frozenset[str] = frozenset(
 # objects, and the process/exec/network functions of os, sys, numpy and pandas.
 DENIED_ATTRIBUTES: frozenset[str] = frozenset(
     {
-        "__subclasses__", "__globals__", "__builtins__", "__code__", "__closure__", "__mro__",
-        "__bases__", "__base__", "__class__", "__dict__", "__getattribute__", "__reduce__",
-        "__reduce_ex__", "__loader__", "__spec__", "__import__", "__self__", "__func__",
-        "__defaults__", "__kwdefaults__", "__traceback__", "__setattr__", "__delattr__",
-        "__init_subclass__", "__subclasshook__", "__set_name__",
-        "f_globals", "f_locals", "f_back", "f_code", "f_builtins", "gi_frame", "gi_code",
-        "cr_frame", "cr_code", "ag_frame", "tb_frame", "tb_next", "co_code", "func_globals",
+        "__subclasses__",
+        "__globals__",
+        "__builtins__",
+        "__code__",
+        "__closure__",
+        "__mro__",
+        "__bases__",
+        "__base__",
+        "__class__",
+        "__dict__",
+        "__getattribute__",
+        "__reduce__",
+        "__reduce_ex__",
+        "__loader__",
+        "__spec__",
+        "__import__",
+        "__self__",
+        "__func__",
+        "__defaults__",
+        "__kwdefaults__",
+        "__traceback__",
+        "__setattr__",
+        "__delattr__",
+        "__init_subclass__",
+        "__subclasshook__",
+        "__set_name__",
+        "f_globals",
+        "f_locals",
+        "f_back",
+        "f_code",
+        "f_builtins",
+        "gi_frame",
+        "gi_code",
+        "cr_frame",
+        "cr_code",
+        "ag_frame",
+        "tb_frame",
+        "tb_next",
+        "co_code",
+        "func_globals",
         # os: processes, signals, privileges
-        "system", "popen", "fork", "forkpty", "kill", "killpg", "execv", "execve", "execl",
-        "execle", "execlp", "execlpe", "execvp", "execvpe", "spawnl", "spawnle", "spawnlp",
-        "spawnlpe", "spawnv", "spawnve", "spawnvp", "spawnvpe", "posix_spawn", "posix_spawnp",
-        "setuid", "setgid", "seteuid", "setegid", "setreuid", "setregid", "chroot", "putenv",
-        "unsetenv", "plock", "register_at_fork", "pidfd_open",
+        "system",
+        "popen",
+        "fork",
+        "forkpty",
+        "kill",
+        "killpg",
+        "execv",
+        "execve",
+        "execl",
+        "execle",
+        "execlp",
+        "execlpe",
+        "execvp",
+        "execvpe",
+        "spawnl",
+        "spawnle",
+        "spawnlp",
+        "spawnlpe",
+        "spawnv",
+        "spawnve",
+        "spawnvp",
+        "spawnvpe",
+        "posix_spawn",
+        "posix_spawnp",
+        "setuid",
+        "setgid",
+        "seteuid",
+        "setegid",
+        "setreuid",
+        "setregid",
+        "chroot",
+        "putenv",
+        "unsetenv",
+        "plock",
+        "register_at_fork",
+        "pidfd_open",
         # sys: module table, frames, tracing, import hooks
-        "modules", "_getframe", "settrace", "setprofile", "meta_path", "path_hooks",
-        "path_importer_cache", "addaudithook", "_current_frames", "setrecursionlimit",
+        "modules",
+        "_getframe",
+        "settrace",
+        "setprofile",
+        "meta_path",
+        "path_hooks",
+        "path_importer_cache",
+        "addaudithook",
+        "_current_frames",
+        "setrecursionlimit",
         # numpy / pandas routes to native code or pickle
-        "ctypes", "ctypeslib", "read_pickle", "to_pickle",
+        "ctypes",
+        "ctypeslib",
+        "read_pickle",
+        "to_pickle",
     }
 )
 
 _ALLOWED_DUNDER_NAMES = frozenset({"__name__", "__file__", "__doc__", "__annotations__"})
 
 
-class ProgramRejected(KosmosError):
+class ProgramRejected(KosmosError):  # noqa: N818 - the name fixed in docs/contracts.md
     """The program was refused before running; ``kind`` is syntax or validation.
 
     ``line`` and ``column`` are 1-based and point at the offending code (None when not
@@ -146,7 +273,9 @@ class _Checker(ast.NodeVisitor):
             self._reject(
                 node,
                 f"import of {module!r} is not allowed; allowed modules: "
-                + ", ".join(sorted(m for m in self.allowed if "." not in m or m.startswith("kosmos"))),
+                + ", ".join(
+                    sorted(m for m in self.allowed if "." not in m or m.startswith("kosmos"))
+                ),
             )
 
     def visit_Import(self, node: ast.Import) -> None:
@@ -170,7 +299,11 @@ class _Checker(ast.NodeVisitor):
     def visit_Name(self, node: ast.Name) -> None:
         if node.id in DENIED_NAMES:
             self._reject(node, f"use of {node.id!r} is not allowed")
-        if node.id.startswith("__") and node.id.endswith("__") and node.id not in _ALLOWED_DUNDER_NAMES:
+        if (
+            node.id.startswith("__")
+            and node.id.endswith("__")
+            and node.id not in _ALLOWED_DUNDER_NAMES
+        ):
             self._reject(node, f"use of the interpreter name {node.id!r} is not allowed")
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
@@ -180,12 +313,12 @@ class _Checker(ast.NodeVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
-        if isinstance(func, ast.Name) and func.id in ("getattr", "setattr", "delattr", "hasattr"):
-            if len(node.args) >= 2:
-                name = node.args[1]
-                if isinstance(name, ast.Constant) and isinstance(name.value, str):
-                    if name.value.startswith("__") or name.value in DENIED_ATTRIBUTES:
-                        self._reject(node, f"{func.id}() of attribute {name.value!r} is not allowed")
+        reflective = ("getattr", "setattr", "delattr", "hasattr")
+        if isinstance(func, ast.Name) and func.id in reflective and len(node.args) >= 2:
+            name = node.args[1]
+            if isinstance(name, ast.Constant) and isinstance(name.value, str):  # noqa: SIM102
+                if name.value.startswith("__") or name.value in DENIED_ATTRIBUTES:
+                    self._reject(node, f"{func.id}() of attribute {name.value!r} is not allowed")
         self.generic_visit(node)
 
 
@@ -203,7 +336,9 @@ def validate_program(code: str, *, policy: ValidationPolicy | None = None) -> No
         raise ProgramRejected(f"program must be text, got {type(code).__name__}")
     size = len(code.encode("utf-8", errors="replace"))
     if size > policy.max_code_bytes:
-        raise ProgramRejected(f"program is {size} bytes, more than the policy's {policy.max_code_bytes}")
+        raise ProgramRejected(
+            f"program is {size} bytes, more than the policy's {policy.max_code_bytes}"
+        )
     try:
         tree = ast.parse(code, filename="program.py")
     except SyntaxError as exc:
@@ -224,7 +359,9 @@ def validate_program(code: str, *, policy: ValidationPolicy | None = None) -> No
         raise ProgramRejected("program is nested too deeply to validate") from None
 
 
-def validate_resources(resources: Resources | dict[str, Any], policy: ValidationPolicy | None = None) -> None:
+def validate_resources(
+    resources: Resources | dict[str, Any], policy: ValidationPolicy | None = None
+) -> None:
     """Refuse resource requests above the policy's maximums, naming the field.
 
     Raises
@@ -245,7 +382,8 @@ def validate_resources(resources: Resources | dict[str, Any], policy: Validation
         if requested > maximum:
             shown = resources.cpu if name == "cpu" else requested
             raise ResourcesRejected(
-                f"spec.resources.{name}: requested {shown} {unit}, more than the policy allows ({maximum:g} {unit})",
+                f"spec.resources.{name}: requested {shown} {unit}, "
+                f"more than the policy allows ({maximum:g} {unit})",
                 field=f"spec.resources.{name}",
             )
     if resources.network_access and not policy.allow_network:

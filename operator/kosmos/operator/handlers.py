@@ -81,6 +81,11 @@ async def _reconcile_with_edges(runtime: Runtime, body: Mapping[str, Any], retry
     started = time.perf_counter()
     try:
         async with runtime.lock(namespace, name):
+            # Whatever triggered us may carry a stale body: reconcile the object as it is now.
+            fresh = await runtime.ctx.client.read_object(f"{API_GROUP}/{API_VERSION}", "Experiment", namespace, name)
+            if fresh is None:
+                return
+            body = fresh
             outcome = await reconcile(body, runtime.ctx)
     except KosmosError as exc:
         metrics.reconcile_errors_total.labels(controller=CONTROLLER).inc()
@@ -107,10 +112,7 @@ async def _reconcile_owner(runtime: Runtime, child: Mapping[str, Any]) -> None:
     name = (meta.get("labels") or {}).get(LABEL_EXPERIMENT)
     if not name:
         return
-    body = await runtime.ctx.client.read_object(f"{API_GROUP}/{API_VERSION}", "Experiment", meta.get("namespace"), name)
-    if body is None:
-        return
-    await _reconcile_with_edges(runtime, body)
+    await _reconcile_with_edges(runtime, {"metadata": {"namespace": meta.get("namespace"), "name": name}})
 
 
 def register(registry: kopf.OperatorRegistry, runtime: Runtime) -> kopf.OperatorRegistry:

@@ -65,6 +65,8 @@ class KosmosEmulator(kmock.KubernetesEmulator):
         meta = data.setdefault("metadata", {})
         meta["resourceVersion"] = str(next(self._versions))
         if request.action == kmock.action.CREATE:
+            if not meta.get("name") and meta.get("generateName"):
+                meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
             meta.setdefault("uid", str(uuid.uuid4()))
             meta.setdefault("creationTimestamp", _now())
             meta["generation"] = 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess  # noqa: S404 - a test helper that starts the runner
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ def run_program(
     parameters: dict[str, Any] | None = None,
     timeout: float = 120.0,
 ) -> dict[str, Any]:
-    """Write program.py, the inputs and job.json into ``workdir``, run the runner, return its envelope.
+    """Write program.py, inputs and job.json into ``workdir``; run the runner; return its envelope.
 
     ``inputs`` maps name -> (format, text).
     """
@@ -45,11 +45,20 @@ def run_program(
         "artifacts_dir": str(workdir / "artifacts"),
     }
     (workdir / "job.json").write_text(json.dumps(job), encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(PACKAGE_ROOT), "MPLBACKEND": "Agg",
-           "MPLCONFIGDIR": str(workdir / ".mpl")}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(PACKAGE_ROOT),
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": str(workdir / ".mpl"),
+    }
     completed = subprocess.run(
         [sys.executable, str(RUNNER), "job.json", "--result", "result.json"],
-        cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout, check=False,
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     result_path = workdir / "result.json"
     if not result_path.exists():

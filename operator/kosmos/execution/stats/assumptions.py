@@ -16,7 +16,7 @@ from scipy import stats
 
 from kosmos.execution.stats._validation import (
     ConstantInputError,
-    InsufficientDataError,
+    StatisticsError,
     option,
     sample,
     sample_groups,
@@ -51,7 +51,9 @@ def check_normality(x: Any, *, nan_policy: str = "raise") -> AssumptionResult:
     ConstantInputError
         All values are identical (R: "all 'x' values are identical").
     InsufficientDataError
-        n < 3 or n > 5000 (the range of Royston's approximation, as in R).
+        n < 3.
+    StatisticsError
+        n > 5000 (beyond the range of Royston's approximation, as in R).
 
     References
     ----------
@@ -66,7 +68,9 @@ def check_normality(x: Any, *, nan_policy: str = "raise") -> AssumptionResult:
     """
     a = sample(x, nan_policy=nan_policy, min_n=3)
     if a.size > 5000:
-        raise InsufficientDataError("Shapiro-Wilk is defined for 3 <= n <= 5000 (as R)")
+        raise StatisticsError(
+            f"Shapiro-Wilk is defined for 3 <= n <= 5000 (as R's shapiro.test); got n = {a.size}"
+        )
     if a.min() == a.max():
         raise ConstantInputError("all values are identical; normality cannot be tested")
     res = stats.shapiro(a)

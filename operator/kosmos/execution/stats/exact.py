@@ -20,7 +20,7 @@ from fractions import Fraction
 __all__ = ["ExactAnova", "exact_oneway"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ExactAnova:
     """Exact sums of squares of a one-way layout, with the group means."""
 

@@ -53,7 +53,7 @@ def _clean(d: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class EffectSize:
     """An effect size with its confidence interval (bounds None when not defined)."""
 
@@ -76,7 +76,7 @@ def _effect(es: EffectSize | None) -> dict[str, Any] | None:
     return es.to_dict() if es is not None else None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class TTestResult:
     """A one-sample, paired, Student or Welch t-test (R's ``t.test``)."""
 
@@ -119,7 +119,7 @@ class TTestResult:
         return _clean(d)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class AnovaResult:
     """A one-way ANOVA (Fisher's F or Welch's heteroscedastic F, R's ``oneway.test``)."""
 
@@ -168,7 +168,7 @@ class AnovaResult:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class CorrelationResult:
     """Pearson, Spearman or Kendall tau-b correlation (R's ``cor.test``)."""
 
@@ -208,7 +208,7 @@ class CorrelationResult:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RankTestResult:
     """Kruskal-Wallis, Mann-Whitney U or Wilcoxon signed-rank test."""
 
@@ -243,7 +243,7 @@ class RankTestResult:
         return _clean(d)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ChiSquareResult:
     """Pearson's chi-squared test of independence on a contingency table, with Cramer's V."""
 
@@ -275,7 +275,7 @@ class ChiSquareResult:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class AssumptionResult:
     """An assumption check: Shapiro-Wilk, Levene / Brown-Forsythe or Bartlett."""
 
@@ -306,7 +306,7 @@ class AssumptionResult:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class AdjustedPValues:
     """p-values adjusted for multiple testing; NaN inputs stay NaN and are not counted (as R)."""
 
