@@ -27,7 +27,7 @@ from kosmos.testing.programs import run_program
 HOSTILE = [
     "'; import os; os.system('id'); '",
     '"; __import__("os").system("id"); "',
-    "\"\"\"\nimport os\nos.system('id')\n\"\"\"",
+    '"""\nimport os\nos.system(\'id\')\n"""',
     "'''); __import__('pathlib').Path('PWNED').touch(); ('''",
     "x\n# comment\nimport subprocess",
     "value # __import__('pathlib').Path('PWNED').touch()",
@@ -49,7 +49,7 @@ HOSTILE = [
 
 
 def _tree_differences(first: ast.AST, second: ast.AST) -> list[tuple[Any, Any]]:
-    """Walk two syntax trees in step; return the differing constants, fail on any other difference."""
+    """Walk two syntax trees in step; return differing constants, fail on any other difference."""
     differences: list[tuple[Any, Any]] = []
 
     def walk(a: Any, b: Any) -> None:
@@ -77,13 +77,16 @@ def _parameters_literal(code: str) -> dict[str, Any]:
     for node in ast.parse(code).body:
         if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "PARAMETERS":
             call = node.value
-            assert isinstance(call, ast.Call) and isinstance(call.args[0], ast.Constant)
+            assert isinstance(call, ast.Call)
+            assert isinstance(call.args[0], ast.Constant)
             value: dict[str, Any] = json.loads(call.args[0].value)
             return value
     raise AssertionError("no PARAMETERS assignment")
 
 
-def _generate_or_refuse(experiment_type: str, parameters: dict[str, Any], domain: str | None = None) -> str | None:
+def _generate_or_refuse(
+    experiment_type: str, parameters: dict[str, Any], domain: str | None = None
+) -> str | None:
     try:
         return CodeGenerator().generate(experiment_type, parameters, domain=domain)
     except ManifestError:
@@ -99,7 +102,9 @@ def _assert_only_data_changed(benign: str, hostile: str, key: str, value: str) -
 
 @pytest.mark.parametrize("value", HOSTILE)
 @pytest.mark.parametrize("key", ["value", "group"])
-def test_hostile_column_names_are_refused_or_change_only_one_data_literal(key: str, value: str) -> None:
+def test_hostile_column_names_are_refused_or_change_only_one_data_literal(
+    key: str, value: str
+) -> None:
     base = {"test": "ttest", "value": "extra", "group": "group"}
     benign = CodeGenerator().generate("statistical_test", base)
     hostile = _generate_or_refuse("statistical_test", {**base, key: value})
@@ -120,7 +125,9 @@ def test_hostile_free_text_domain_stays_one_string_literal(value: str) -> None:
 
 @pytest.mark.parametrize("experiment_type", ["data_analysis", "ml_training"])
 @pytest.mark.parametrize("value", HOSTILE[:12])
-def test_hostile_variables_and_targets_in_other_templates_are_inert(experiment_type: str, value: str) -> None:
+def test_hostile_variables_and_targets_in_other_templates_are_inert(
+    experiment_type: str, value: str
+) -> None:
     if experiment_type == "data_analysis":
         key = "variables"
         base: dict[str, Any] = {"analysis_method": "correlation", "variables": ["a", "b"]}
@@ -142,8 +149,18 @@ def test_hostile_variables_and_targets_in_other_templates_are_inert(experiment_t
 
 
 def test_randomly_built_strings_from_dangerous_characters_never_change_the_program_shape() -> None:
-    rng = random.Random(20261203)
-    alphabet = list("'\"\\{}%#()[];:.,=_ \t\n\rabcxyz01") + ["{{", "}}", "{%", "%}", "'''", '"""', "\\n", "\u2028"]
+    rng = random.Random(20261203)  # noqa: S311 - reproducible test data, not secrets
+    alphabet = [
+        *list("'\"\\{}%#()[];:.,=_ \t\n\rabcxyz01"),
+        "{{",
+        "}}",
+        "{%",
+        "%}",
+        "'''",
+        '"""',
+        "\\n",
+        "\u2028",
+    ]
     base = {"test": "correlation", "x": "a", "y": "b"}
     benign = CodeGenerator().generate("statistical_test", base)
     accepted = 0
@@ -161,11 +178,33 @@ def test_randomly_built_strings_from_dangerous_characters_never_change_the_progr
 
 
 def _csv_with_columns(value_name: str, group_name: str) -> str:
-    frame = pd.DataFrame({
-        value_name: [0.7, -1.6, -0.2, -1.2, -0.1, 3.4, 3.7, 0.8, 0.0, 2.0,
-                     1.9, 0.8, 1.1, 0.1, -0.1, 4.4, 5.5, 1.6, 4.6, 3.4],
-        group_name: [1] * 10 + [2] * 10,
-    })
+    frame = pd.DataFrame(
+        {
+            value_name: [
+                0.7,
+                -1.6,
+                -0.2,
+                -1.2,
+                -0.1,
+                3.4,
+                3.7,
+                0.8,
+                0.0,
+                2.0,
+                1.9,
+                0.8,
+                1.1,
+                0.1,
+                -0.1,
+                4.4,
+                5.5,
+                1.6,
+                4.6,
+                3.4,
+            ],
+            group_name: [1] * 10 + [2] * 10,
+        }
+    )
     text: str = frame.to_csv(index=False)
     return text
 
@@ -174,9 +213,13 @@ RUNNABLE = [v for v in HOSTILE if not any(ch in v for ch in "\r\n\x00\u2028") an
 
 
 @pytest.mark.parametrize("value", RUNNABLE[:8])
-def test_a_program_with_hostile_column_names_computes_the_test_and_nothing_else(value: str, tmp_path: Path) -> None:
+def test_a_program_with_hostile_column_names_computes_the_test_and_nothing_else(
+    value: str, tmp_path: Path
+) -> None:
     group_name = "g " + value
-    code = CodeGenerator().generate("statistical_test", {"test": "ttest", "value": value, "group": group_name})
+    code = CodeGenerator().generate(
+        "statistical_test", {"test": "ttest", "value": value, "group": group_name}
+    )
     csv = _csv_with_columns(value, group_name)
     assert list(pd.read_csv(pd.io.common.StringIO(csv)).columns) == [value, group_name]
     envelope = run_program(code, tmp_path, inputs={"dataset": ("csv", csv)})
@@ -209,24 +252,36 @@ def test_a_program_with_hostile_column_names_computes_the_test_and_nothing_else(
         "x" + "+x" * 3000,
     ],
 )
-def test_objective_expressions_outside_the_safe_subset_are_refused_before_anything_runs(objective: str) -> None:
+def test_objective_expressions_outside_the_safe_subset_are_refused_before_anything_runs(
+    objective: str,
+) -> None:
     with pytest.raises(ManifestError) as caught:
-        CodeGenerator().generate("optimization", {"objective": objective, "variables": {"x": [0, 1], "y": [0, 1]}})
+        CodeGenerator().generate(
+            "optimization", {"objective": objective, "variables": {"x": [0, 1], "y": [0, 1]}}
+        )
     assert "objective" in caught.value.message
     with pytest.raises(ExpressionError):
         parse_expression(objective)
 
 
 def test_safe_expressions_evaluate_without_eval() -> None:
-    expression = parse_expression("where(x > 0, sqrt(x), -x**2) + max(x, 1) * pi", allowed_names={"x"})
+    expression = parse_expression(
+        "where(x > 0, sqrt(x), -x**2) + max(x, 1) * pi", allowed_names={"x"}
+    )
     assert float(expression.evaluate({"x": 4.0})) == pytest.approx(2 + 4 * 3.141592653589793)
     assert expression.names == frozenset({"x"})
 
 
-def test_custom_template_parameters_with_jinja_delimiters_are_not_rendered_again(tmp_path: Path) -> None:
-    (tmp_path / "echo.py.j2").write_text("VALUE = {{ parameters.text }}\nresults = {'text': VALUE}\n", encoding="utf-8")
+def test_custom_template_parameters_with_jinja_delimiters_are_not_rendered_again(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "echo.py.j2").write_text(
+        "VALUE = {{ parameters.text }}\nresults = {'text': VALUE}\n", encoding="utf-8"
+    )
     (tmp_path / "echo.schema.json").write_text(
-        json.dumps({"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}),
+        json.dumps(
+            {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}
+        ),
         encoding="utf-8",
     )
     for value in HOSTILE:
@@ -238,9 +293,14 @@ def test_custom_template_parameters_with_jinja_delimiters_are_not_rendered_again
 
 def test_ml_model_parameters_are_restricted_to_known_hyperparameters() -> None:
     with pytest.raises(ManifestError) as caught:
-        CodeGenerator().generate("ml_training", {"target": "y", "model": "svm", "modelParams": {"kernel": "__import__('os')"}})
+        CodeGenerator().generate(
+            "ml_training",
+            {"target": "y", "model": "svm", "modelParams": {"kernel": "__import__('os')"}},
+        )
     assert "kernel" in caught.value.message
     with pytest.raises(ManifestError):
-        CodeGenerator().generate("ml_training", {"target": "y", "model": "knn", "modelParams": {"n_estimators": 10}})
+        CodeGenerator().generate(
+            "ml_training", {"target": "y", "model": "knn", "modelParams": {"n_estimators": 10}}
+        )
     with pytest.raises(ManifestError):
         CodeGenerator().generate("ml_training", {"target": "y", "modelParams": {"__class__": 1}})

@@ -46,7 +46,11 @@ QUANTILES_SCHEMA = {
     "type": "object",
     "properties": {
         "column": {"type": "string", "minLength": 1},
-        "quantiles": {"type": "array", "items": {"type": "number", "minimum": 0, "maximum": 1}, "minItems": 1},
+        "quantiles": {
+            "type": "array",
+            "items": {"type": "number", "minimum": 0, "maximum": 1},
+            "minItems": 1,
+        },
     },
     "required": ["column", "quantiles"],
     "additionalProperties": False,
@@ -62,13 +66,17 @@ def template_dir(tmp_path: Path) -> Path:
     return directory
 
 
-def _write(directory: Path, name: str, template: str, schema: dict[str, object] | None = None) -> None:
+def _write(
+    directory: Path, name: str, template: str, schema: dict[str, object] | None = None
+) -> None:
     (directory / f"{name}.py.j2").write_text(template, encoding="utf-8")
     if schema is not None:
         (directory / f"{name}.schema.json").write_text(json.dumps(schema), encoding="utf-8")
 
 
-def test_a_custom_template_is_listed_validated_rendered_and_runs(template_dir: Path, tmp_path: Path) -> None:
+def test_a_custom_template_is_listed_validated_rendered_and_runs(
+    template_dir: Path, tmp_path: Path
+) -> None:
     generator = CodeGenerator(template_dirs=[template_dir])
     assert generator.custom_templates() == ["quantiles"]
     code = generator.generate("quantiles", {"column": "extra", "quantiles": [0.25, 0.5, 0.75]})
@@ -76,14 +84,37 @@ def test_a_custom_template_is_listed_validated_rendered_and_runs(template_dir: P
     assert "COLUMN = 'extra'" in code
     envelope = run_program(code, tmp_path / "run", inputs={"dataset": ("csv", SLEEP_CSV)})
     assert envelope["success"], envelope["error"]
-    extra = [0.7, -1.6, -0.2, -1.2, -0.1, 3.4, 3.7, 0.8, 0.0, 2.0, 1.9, 0.8, 1.1, 0.1, -0.1, 4.4, 5.5, 1.6, 4.6, 3.4]
+    extra = [
+        0.7,
+        -1.6,
+        -0.2,
+        -1.2,
+        -0.1,
+        3.4,
+        3.7,
+        0.8,
+        0.0,
+        2.0,
+        1.9,
+        0.8,
+        1.1,
+        0.1,
+        -0.1,
+        4.4,
+        5.5,
+        1.6,
+        4.6,
+        3.4,
+    ]
     assert envelope["results"]["quantiles"]["0.5"] == pytest.approx(float(np.quantile(extra, 0.5)))
     assert envelope["results"]["n"] == 20
 
 
 def test_custom_parameters_failing_the_schema_name_the_field(template_dir: Path) -> None:
     generator = CodeGenerator(template_dirs=[template_dir])
-    spec = ExperimentSpec.model_validate({"type": "quantiles", "parameters": {"column": "extra", "quantiles": [0.5, 2]}})
+    spec = ExperimentSpec.model_validate(
+        {"type": "quantiles", "parameters": {"column": "extra", "quantiles": [0.5, 2]}}
+    )
     with pytest.raises(ManifestError) as caught:
         generator.check_spec(spec)
     assert caught.value.field == "spec.parameters.quantiles.1"
@@ -98,7 +129,8 @@ def test_unknown_custom_template_names_spec_type_and_the_known_ones(template_dir
     with pytest.raises(ManifestError) as caught:
         CodeGenerator(template_dirs=[template_dir]).check_spec(spec)
     assert caught.value.field == "spec.type"
-    assert '"quantile"' in caught.value.message and "quantiles" in caught.value.message
+    assert '"quantile"' in caught.value.message
+    assert "quantiles" in caught.value.message
 
 
 def test_builtin_names_cannot_be_shadowed_by_a_custom_template(tmp_path: Path) -> None:
@@ -158,7 +190,9 @@ def test_an_invalid_schema_is_reported_as_a_template_error(tmp_path: Path) -> No
 
 
 @pytest.mark.sandbox
-def test_kosmos_run_runs_a_custom_template_from_a_directory(template_dir: Path, tmp_path: Path) -> None:
+def test_kosmos_run_runs_a_custom_template_from_a_directory(
+    template_dir: Path, tmp_path: Path
+) -> None:
     manifest = {
         "apiVersion": "kosmos.dev/v1alpha1",
         "kind": "Experiment",
@@ -172,8 +206,22 @@ def test_kosmos_run_runs_a_custom_template_from_a_directory(template_dir: Path, 
     path = tmp_path / "quantiles.yaml"
     path.write_text(yaml.safe_dump(manifest), encoding="utf-8")
     done = subprocess.run(
-        [sys.executable, "-m", "kosmos.cli", "run", str(path), "--template-dir", str(template_dir), "-o", "json"],
-        cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
+        [
+            sys.executable,
+            "-m",
+            "kosmos.cli",
+            "run",
+            str(path),
+            "--template-dir",
+            str(template_dir),
+            "-o",
+            "json",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     status = json.loads(done.stdout)["status"]

@@ -59,7 +59,11 @@ def _results(name: str, mode: str, tmp_path: Path) -> dict[str, Any]:
         return dict(envelope["results"])
     done = subprocess.run(
         [sys.executable, "-m", "kosmos.cli", "run", str(EXAMPLES / name), "-o", "json"],
-        cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     status = json.loads(done.stdout)["status"]
@@ -71,7 +75,7 @@ def _results(name: str, mode: str, tmp_path: Path) -> dict[str, Any]:
 
 def _printed(value: float, text: str) -> None:
     """R rounds what it prints: ``value`` must round to ``text`` (half a unit in the last digit)."""
-    mantissa = text.split("e")[0]
+    mantissa = text.split("e", maxsplit=1)[0]
     decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
     scale = 10 ** int(text.split("e")[1]) if "e" in text else 1
     assert abs(value - float(text)) <= 0.5 * 10**-decimals * scale * (1 + 1e-9), (value, text)
@@ -102,7 +106,9 @@ def test_cars_regression_matches_r_summary_lm_and_numpy(mode: str, tmp_path: Pat
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_puromycin_fit_matches_the_published_nls_estimates_and_curve_fit(mode: str, tmp_path: Path) -> None:
+def test_puromycin_fit_matches_the_published_nls_estimates_and_curve_fit(
+    mode: str, tmp_path: Path
+) -> None:
     results = _results("optimization-puromycin.yaml", mode, tmp_path)
     assert results["success"] is True
     optimum = results["optimum"]
@@ -121,7 +127,9 @@ def test_puromycin_fit_matches_the_published_nls_estimates_and_curve_fit(mode: s
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_boarding_school_sir_conserves_its_invariants_and_matches_solve_ivp(mode: str, tmp_path: Path) -> None:
+def test_boarding_school_sir_conserves_its_invariants_and_matches_solve_ivp(
+    mode: str, tmp_path: Path
+) -> None:
     results = _results("simulation-boarding-school-influenza.yaml", mode, tmp_path)
     r, a, n = 0.00218, 0.44, 763.0
     final = {name: results["variables"][name]["final"] for name in ("S", "I", "R")}
@@ -135,13 +143,19 @@ def test_boarding_school_sir_conserves_its_invariants_and_matches_solve_ivp(mode
     assert 5.5 <= peak["tAtMax"] <= 7.0
     direct = solve_ivp(
         lambda t, y: [-r * y[0] * y[1], r * y[0] * y[1] - a * y[1], a * y[1]],
-        (0, 30), [762.0, 1.0, 0.0], method="DOP853", rtol=1e-10, atol=1e-10, t_eval=np.linspace(0, 30, 301),
+        (0, 30),
+        [762.0, 1.0, 0.0],
+        method="DOP853",
+        rtol=1e-10,
+        atol=1e-10,
+        t_eval=np.linspace(0, 30, 301),
     )
     assert final["S"] == pytest.approx(direct.y[0][-1], rel=1e-5)
     assert peak["max"] == pytest.approx(direct.y[1].max(), rel=1e-5)
     trajectory = results["trajectory"]
     assert len(trajectory["t"]) <= 201  # thinned for the status; the plot has every point
-    assert trajectory["t"][0] == 0.0 and trajectory["t"][-1] == pytest.approx(30.0)
+    assert trajectory["t"][0] == 0.0
+    assert trajectory["t"][-1] == pytest.approx(30.0)
     assert len(trajectory["S"]) == len(trajectory["t"])
 
 
@@ -175,8 +189,10 @@ def test_iris_cross_validation_equals_a_direct_scikit_learn_call(mode: str, tmp_
     assert data["Species"].tolist() == [reference.target_names[t] for t in reference.target]
     direct = cross_val_score(
         make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=5000, random_state=42)),
-        data[features].to_numpy(), data["Species"].to_numpy(),
-        cv=StratifiedKFold(n_splits=5, shuffle=True, random_state=42), scoring="accuracy",
+        data[features].to_numpy(),
+        data["Species"].to_numpy(),
+        cv=StratifiedKFold(n_splits=5, shuffle=True, random_state=42),
+        scoring="accuracy",
     )
     accuracy = results["metrics"]["accuracy"]
     assert accuracy["folds"] == pytest.approx(direct.tolist(), abs=1e-12)
@@ -184,12 +200,15 @@ def test_iris_cross_validation_equals_a_direct_scikit_learn_call(mode: str, tmp_
     assert accuracy["sd"] == pytest.approx(direct.std(ddof=1))
     assert accuracy["mean"] > 0.9
     assert results["baseline"]["accuracy"]["mean"] == pytest.approx(1 / 3)
-    assert results["seed"] == 42 and results["cvFolds"] == 5
+    assert results["seed"] == 42
+    assert results["cvFolds"] == 5
     assert results["classes"] == ["setosa", "versicolor", "virginica"]
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_toothgrowth_group_comparison_matches_r_welch_t_and_scipy(mode: str, tmp_path: Path) -> None:
+def test_toothgrowth_group_comparison_matches_r_welch_t_and_scipy(
+    mode: str, tmp_path: Path
+) -> None:
     from scipy import stats  # noqa: PLC0415
 
     results = _results("data_analysis-toothgrowth.yaml", mode, tmp_path)
@@ -203,7 +222,9 @@ def test_toothgrowth_group_comparison_matches_r_welch_t_and_scipy(mode: str, tmp
     _printed(results["groups"]["len"]["VC"]["mean"], "16.96333")
     data = _inline("data_analysis-toothgrowth.yaml")
     direct = stats.ttest_ind(
-        data.loc[data["supp"] == "OJ", "len"], data.loc[data["supp"] == "VC", "len"], equal_var=False
+        data.loc[data["supp"] == "OJ", "len"],
+        data.loc[data["supp"] == "VC", "len"],
+        equal_var=False,
     )
     assert entry["statistic"] == pytest.approx(direct.statistic, rel=1e-12)
     assert results["plots"] == ["groups.png"]

@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 from scipy import stats
 
 from kosmos.execution import statistics as kstats
@@ -34,7 +33,9 @@ def _needs(name: str) -> Any:
     )
 
 
-def _run(tmp_path: Path, parameters: dict[str, Any], csv: str, name: str = "dataset") -> dict[str, Any]:
+def _run(
+    tmp_path: Path, parameters: dict[str, Any], csv: str, name: str = "dataset"
+) -> dict[str, Any]:
     code = CodeGenerator().generate("statistical_test", parameters)
     envelope = run_program(code, tmp_path, inputs={name: ("csv", csv)})
     assert envelope["success"], envelope["error"] + "\n" + (envelope["traceback"] or "")
@@ -62,14 +63,22 @@ def test_welch_t_on_sleep_matches_r_with_group_one_minus_group_two(tmp_path: Pat
 
 
 def test_group_order_is_sorted_levels_not_order_of_appearance(tmp_path: Path) -> None:
-    rows = "value,group\n" + "".join(f"{v},b\n" for v in SLEEP_2) + "".join(f"{v},a\n" for v in SLEEP_1)
+    rows = (
+        "value,group\n"
+        + "".join(f"{v},b\n" for v in SLEEP_2)
+        + "".join(f"{v},a\n" for v in SLEEP_1)
+    )
     results = _run(tmp_path, {"test": "ttest", "value": "value", "group": "group"}, rows)
     assert results["groupOrder"] == ["a", "b"]
-    assert results["statistics"][0]["statistic"] == pytest.approx(stats.ttest_ind(SLEEP_1, SLEEP_2, equal_var=False).statistic)
+    assert results["statistics"][0]["statistic"] == pytest.approx(
+        stats.ttest_ind(SLEEP_1, SLEEP_2, equal_var=False).statistic
+    )
 
 
 def test_student_t_with_equal_var_matches_scipy(tmp_path: Path) -> None:
-    results = _run(tmp_path, {"test": "ttest", "value": "extra", "group": "group", "equalVar": True}, SLEEP_CSV)
+    results = _run(
+        tmp_path, {"test": "ttest", "value": "extra", "group": "group", "equalVar": True}, SLEEP_CSV
+    )
     expected = stats.ttest_ind(SLEEP_1, SLEEP_2, equal_var=True)
     entry = results["statistics"][0]
     assert entry["statistic"] == pytest.approx(expected.statistic, rel=1e-12)
@@ -78,7 +87,9 @@ def test_student_t_with_equal_var_matches_scipy(tmp_path: Path) -> None:
 
 
 def test_paired_t_on_sleep_matches_r(tmp_path: Path) -> None:
-    results = _run(tmp_path, {"test": "paired_ttest", "value": "extra", "group": "group"}, SLEEP_CSV)
+    results = _run(
+        tmp_path, {"test": "paired_ttest", "value": "extra", "group": "group"}, SLEEP_CSV
+    )
     entry = results["statistics"][0]
     # R: with(sleep, t.test(extra[group == 1], extra[group == 2], paired = TRUE)):
     # t = -4.0621, df = 9, p-value = 0.002833
@@ -96,7 +107,9 @@ def test_one_sample_t_uses_mu_and_matches_scipy(tmp_path: Path) -> None:
 
 
 def test_one_way_anova_on_plant_growth_matches_r(tmp_path: Path) -> None:
-    results = _run(tmp_path, {"test": "anova", "value": "weight", "group": "group"}, PLANT_GROWTH_CSV)
+    results = _run(
+        tmp_path, {"test": "anova", "value": "weight", "group": "group"}, PLANT_GROWTH_CSV
+    )
     entry = results["statistics"][0]
     # R: anova(lm(weight ~ group, data = PlantGrowth)): F = 4.8461, Pr(>F) = 0.01591
     _close_to_printed(entry["statistic"], "4.8461")
@@ -113,7 +126,9 @@ def test_welch_anova_on_sleep_matches_r_oneway_test(tmp_path: Path) -> None:
 
 @_needs("compute_kruskal")
 def test_kruskal_on_plant_growth_matches_scipy(tmp_path: Path) -> None:
-    results = _run(tmp_path, {"test": "kruskal", "value": "weight", "group": "group"}, PLANT_GROWTH_CSV)
+    results = _run(
+        tmp_path, {"test": "kruskal", "value": "weight", "group": "group"}, PLANT_GROWTH_CSV
+    )
     expected = stats.kruskal(*PLANTS.values())
     assert results["statistics"][0]["statistic"] == pytest.approx(expected.statistic, rel=1e-9)
     assert results["statistics"][0]["pValue"] == pytest.approx(expected.pvalue, rel=1e-6)
@@ -124,7 +139,9 @@ def test_mann_whitney_on_plant_growth_treatments_matches_scipy(tmp_path: Path) -
     csv = "weight,group\n" + "".join(f"{w},{g}\n" for g in ("trt1", "trt2") for w in PLANTS[g])
     results = _run(tmp_path, {"test": "mannwhitney", "value": "weight", "group": "group"}, csv)
     # no ties and n < 50: exact, as R's wilcox.test (W = 16, p-value = 0.008931)
-    expected = stats.mannwhitneyu(PLANTS["trt1"], PLANTS["trt2"], alternative="two-sided", method="exact")
+    expected = stats.mannwhitneyu(
+        PLANTS["trt1"], PLANTS["trt2"], alternative="two-sided", method="exact"
+    )
     assert results["statistics"][0]["statistic"] == pytest.approx(expected.statistic)
     assert results["statistics"][0]["pValue"] == pytest.approx(expected.pvalue, rel=1e-6)
 
@@ -133,7 +150,9 @@ def test_mann_whitney_on_plant_growth_treatments_matches_scipy(tmp_path: Path) -
 def test_correlation_of_two_columns_matches_scipy(tmp_path: Path, method: str) -> None:
     csv = "a,b\n" + "".join(f"{x},{y}\n" for x, y in zip(SLEEP_1, SLEEP_2, strict=True))
     results = _run(tmp_path, {"test": "correlation", "x": "a", "y": "b", "method": method}, csv)
-    direct = {"pearson": stats.pearsonr, "spearman": stats.spearmanr, "kendall": stats.kendalltau}[method](SLEEP_1, SLEEP_2)
+    direct = {"pearson": stats.pearsonr, "spearman": stats.spearmanr, "kendall": stats.kendalltau}[
+        method
+    ](SLEEP_1, SLEEP_2)
     assert results["statistics"][0]["correlation"] == pytest.approx(direct.statistic, rel=1e-9)
     if method == "pearson":
         assert results["statistics"][0]["pValue"] == pytest.approx(direct.pvalue, rel=1e-9)
@@ -162,12 +181,16 @@ def test_rows_with_missing_values_are_dropped_and_counted(tmp_path: Path) -> Non
 
 
 def test_first_input_is_used_when_none_is_called_dataset(tmp_path: Path) -> None:
-    results = _run(tmp_path, {"test": "ttest", "value": "extra", "group": "group"}, SLEEP_CSV, name="sleep")
+    results = _run(
+        tmp_path, {"test": "ttest", "value": "extra", "group": "group"}, SLEEP_CSV, name="sleep"
+    )
     assert results["input"] == "sleep"
 
 
 def test_three_groups_for_a_two_group_test_fail_with_a_clear_runtime_error(tmp_path: Path) -> None:
-    code = CodeGenerator().generate("statistical_test", {"test": "ttest", "value": "weight", "group": "group"})
+    code = CodeGenerator().generate(
+        "statistical_test", {"test": "ttest", "value": "weight", "group": "group"}
+    )
     envelope = run_program(code, tmp_path, inputs={"dataset": ("csv", PLANT_GROWTH_CSV)})
     assert not envelope["success"]
     assert envelope["errorKind"] == "runtime"
@@ -175,7 +198,9 @@ def test_three_groups_for_a_two_group_test_fail_with_a_clear_runtime_error(tmp_p
 
 
 def test_non_numeric_value_column_names_the_column(tmp_path: Path) -> None:
-    code = CodeGenerator().generate("statistical_test", {"test": "anova", "value": "group", "group": "weight"})
+    code = CodeGenerator().generate(
+        "statistical_test", {"test": "anova", "value": "group", "group": "weight"}
+    )
     envelope = run_program(code, tmp_path, inputs={"dataset": ("csv", PLANT_GROWTH_CSV)})
     assert not envelope["success"]
     assert "'group' is not numeric" in envelope["error"]

@@ -1,4 +1,4 @@
-"""Static program validation: syntax location, import allow-list, denied names and attributes, resources."""
+"""Static program validation: syntax location, import allow-list, denied names, resources."""
 
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ def test_a_plain_scientific_program_is_accepted() -> None:
 def test_syntax_error_reports_kind_syntax_with_line_and_column() -> None:
     error = _rejected("x = 1\ny = (2 +\n")
     assert error.kind == ErrorKind.SYNTAX
-    assert error.line == 2 and error.column is not None
+    assert error.line == 2
+    assert error.column is not None
     assert "line 2" in error.message
 
 
@@ -59,7 +60,9 @@ def test_syntax_error_column_points_at_the_bad_token() -> None:
         ("from . import x\n", 1, 1, "relative"),
     ],
 )
-def test_imports_outside_the_allow_list_are_refused_with_location(code: str, line: int, column: int, word: str) -> None:
+def test_imports_outside_the_allow_list_are_refused_with_location(
+    code: str, line: int, column: int, word: str
+) -> None:
     error = _rejected(code)
     assert error.kind == ErrorKind.VALIDATION
     assert (error.line, error.column) == (line, column)
@@ -95,7 +98,8 @@ def test_denied_calls_and_attributes_are_refused(code: str, word: str) -> None:
     error = _rejected(code)
     assert error.kind == ErrorKind.VALIDATION
     assert word in error.message
-    assert error.line is not None and f"line {error.line}" in error.message
+    assert error.line is not None
+    assert f"line {error.line}" in error.message
 
 
 def test_oversized_program_is_refused() -> None:
@@ -122,8 +126,16 @@ def test_resources_within_policy_pass() -> None:
     [
         ({"memoryMB": 4096}, ValidationPolicy(max_memory_mb=2048), "spec.resources.memoryMB"),
         ({"cpu": "4"}, ValidationPolicy(max_cpu_cores=2), "spec.resources.cpu"),
-        ({"timeoutSeconds": 7200}, ValidationPolicy(max_timeout_seconds=3600), "spec.resources.timeoutSeconds"),
-        ({"maxFileSizeMB": 500}, ValidationPolicy(max_file_size_mb=100), "spec.resources.maxFileSizeMB"),
+        (
+            {"timeoutSeconds": 7200},
+            ValidationPolicy(max_timeout_seconds=3600),
+            "spec.resources.timeoutSeconds",
+        ),
+        (
+            {"maxFileSizeMB": 500},
+            ValidationPolicy(max_file_size_mb=100),
+            "spec.resources.maxFileSizeMB",
+        ),
         ({"networkAccess": True}, ValidationPolicy(), "spec.resources.networkAccess"),
     ],
 )
