@@ -145,17 +145,25 @@ def _pydantic_error(exc: ValidationError, raw: Mapping[str, Any], prefix: str) -
     )
 
 
-def _csv_columns(spec_input: InputSpec) -> list[str] | None:
-    """Header of an inline CSV input as the runner's pandas will read it, or None."""
+def _csv_frame(spec_input: InputSpec) -> Any:
+    """An inline CSV input as the runner's pandas will read it, or None (not inline CSV)."""
     if spec_input.inline is None or spec_input.format != InputFormat.CSV:
         return None
     import pandas as pd  # noqa: PLC0415 - only needed when a spec has inline CSV
 
     try:
-        frame = pd.read_csv(io.StringIO(spec_input.inline), nrows=0)
-    except Exception:
+        return pd.read_csv(io.StringIO(spec_input.inline))
+    except Exception:  # the runner reports unreadable data as errorKind data
         return None
-    return [str(column) for column in frame.columns]
+
+
+def _first_non_number(series: Any) -> Any:
+    """The first value that is present but not a number, or None when the column is numeric."""
+    import pandas as pd  # noqa: PLC0415
+
+    converted = pd.to_numeric(series, errors="coerce")
+    bad = converted.isna() & series.notna()
+    return series[bad].iloc[0] if bad.any() else None
 
 
 class CodeGenerator:
@@ -336,15 +344,25 @@ class CodeGenerator:
         target = self._input_for(spec, params)
         if target is None:
             return
-        columns = _csv_columns(target)
-        if columns is None:
+        frame = _csv_frame(target)
+        if frame is None:
             return
+        columns = [str(column) for column in frame.columns]
         for path, column in params.column_references():
             if column not in columns:
                 field_path = f"spec.parameters.{path}"
                 raise ManifestError(
                     f'{field_path}: column {_format_value(column)} is not in input "{target.name}" '
                     f"(columns: {', '.join(columns)})",
+                    field=field_path,
+                )
+        for path, column in params.numeric_references():
+            example = _first_non_number(frame[column])
+            if example is not None:
+                field_path = f"spec.parameters.{path}"
+                raise ManifestError(
+                    f'{field_path}: column {_format_value(column)} of input "{target.name}" must '
+                    f"be numeric, but holds {_format_value(str(example))}",
                     field=field_path,
                 )
 

@@ -59,6 +59,10 @@ class TemplateParameters(BaseModel):
         """(parameter path below ``parameters``, column name) for every column named."""
         return []
 
+    def numeric_references(self) -> list[tuple[str, str]]:
+        """The subset of ``column_references`` whose columns must hold numbers."""
+        return []
+
     def normalised(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=False)
 
@@ -138,6 +142,11 @@ class StatisticalTestParameters(TemplateParameters):
             [("value", self.value), ("group", self.group), ("x", self.x), ("y", self.y)]
         )
 
+    def numeric_references(self) -> list[tuple[str, str]]:
+        if self.test == "chi_square":
+            return []
+        return _columns([("value", self.value), ("x", self.x), ("y", self.y)])
+
 
 class DataAnalysisParameters(TemplateParameters):
     """``data_analysis``: describe a dataset and run one analysis (library example keys)."""
@@ -174,6 +183,9 @@ class DataAnalysisParameters(TemplateParameters):
         return _columns(
             [("variables", self.variables), ("group", self.group), ("target", self.target)]
         )
+
+    def numeric_references(self) -> list[tuple[str, str]]:
+        return _columns([("variables", self.variables), ("target", self.target)])
 
 
 def _input_from_source(source: str | None) -> str | None:
@@ -285,6 +297,9 @@ class OptimizationParameters(TemplateParameters):
         names = parse_expression(self.objective).names
         return [("objective", name) for name in sorted(names - known)]
 
+    def numeric_references(self) -> list[tuple[str, str]]:
+        return self.column_references()
+
 
 _MODEL_PARAMS: dict[str, set[str]] = {
     "logistic_regression": {"C", "max_iter"},
@@ -362,6 +377,9 @@ class MLTrainingParameters(TemplateParameters):
 
     def column_references(self) -> list[tuple[str, str]]:
         return _columns([("target", self.target), ("features", self.features)])
+
+    def numeric_references(self) -> list[tuple[str, str]]:
+        return _columns([("features", self.features)])
 
 
 PARAMETER_MODELS: dict[str, type[TemplateParameters]] = {

@@ -281,6 +281,9 @@ class _Checker(ast.NodeVisitor):
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
             self._check_module(node, alias.name)
+            denied = [part for part in alias.name.split(".") if part in DENIED_ATTRIBUTES]
+            if denied:
+                self._reject(node, f"import of {alias.name!r} ({denied[0]}) is not allowed")
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         if node.level:

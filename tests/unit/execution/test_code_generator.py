@@ -204,3 +204,17 @@ def test_optimization_objective_must_be_a_safe_expression() -> None:
     error = _manifest_error(spec)
     assert error.field == "spec.parameters"
     assert "objective" in error.message
+
+
+def test_a_numeric_parameter_naming_a_text_column_is_refused_with_an_example_value() -> None:
+    params = {"test": "anova", "value": "group", "group": "weight"}
+    error = _manifest_error(_spec(**plant_growth_spec(parameters=params)))
+    assert error.field == "spec.parameters.value"
+    assert error.message == (
+        'spec.parameters.value: column "group" of input "dataset" must be numeric, but holds "ctrl"'
+    )
+
+
+def test_chi_square_accepts_text_columns() -> None:
+    params = {"test": "chi_square", "x": "group", "y": "weight"}
+    CodeGenerator().check_spec(_spec(**plant_growth_spec(parameters=params)))

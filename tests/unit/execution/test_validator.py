@@ -52,6 +52,7 @@ def test_syntax_error_column_points_at_the_bad_token() -> None:
         ("import subprocess\n", 1, 1, "subprocess"),
         ("import numpy\nimport socket\n", 2, 1, "socket"),
         ("from ctypes import CDLL\n", 1, 1, "ctypes"),
+        ("import numpy.ctypeslib\n", 1, 1, "ctypeslib"),
         ("import importlib\n", 1, 1, "importlib"),
         ("import pickle\n", 1, 1, "pickle"),
         ("from multiprocessing import Pool\n", 1, 1, "multiprocessing"),
