@@ -7,7 +7,9 @@ is rendered with ``repr``), so no parameter, column name or template expression 
 text. Built-in templates load their validated parameters from one JSON string literal.
 
 Custom templates live in ``template_dirs`` as ``<name>.py.j2`` beside ``<name>.schema.json``
-(a JSON Schema for the parameters). Built-in names take precedence.
+(a JSON Schema for the parameters), or come as ``template_files``, the same file names mapped to
+their text (the ``data`` of a ConfigMap named in the operator's settings). Built-in names take
+precedence, then ``template_files``, then the directories in order.
 """
 
 from __future__ import annotations
@@ -103,9 +105,16 @@ def _json_text(value: Any) -> str:
     )
 
 
-def _environment(directories: Iterable[Path]) -> SandboxedEnvironment:
+def _environment(directories: Iterable[Path], files: Mapping[str, str]) -> SandboxedEnvironment:
+    loader = jinja2.ChoiceLoader(
+        [
+            jinja2.FileSystemLoader(str(BUILTIN_TEMPLATE_DIR)),
+            jinja2.DictLoader({k: v for k, v in files.items() if k.endswith(".py.j2")}),
+            jinja2.FileSystemLoader([str(d) for d in directories]),
+        ]
+    )
     return SandboxedEnvironment(
-        loader=jinja2.FileSystemLoader([str(d) for d in directories]),
+        loader=loader,
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         finalize=_python_literal,
@@ -169,15 +178,22 @@ def _first_non_number(series: Any) -> Any:
 class CodeGenerator:
     """Turn an experiment type and parameters (or a whole spec) into a Python program."""
 
-    def __init__(self, template_dirs: Iterable[str | Path] = ()) -> None:
+    def __init__(
+        self,
+        template_dirs: Iterable[str | Path] = (),
+        *,
+        template_files: Mapping[str, str] | None = None,
+    ) -> None:
         self.template_dirs = tuple(Path(d) for d in template_dirs)
-        self._env = _environment((BUILTIN_TEMPLATE_DIR, *self.template_dirs))
+        self.template_files = dict(template_files or {})
+        self._env = _environment(self.template_dirs, self.template_files)
 
     # -- discovery -----------------------------------------------------------------------
 
     def custom_templates(self) -> list[str]:
-        """Names of the custom templates found in ``template_dirs`` (built-ins excluded)."""
-        names: set[str] = set()
+        """Names of the custom templates in ``template_files`` and ``template_dirs``."""
+        names = {key[: -len(".py.j2")] for key in self.template_files if key.endswith(".py.j2")}
+        names = {n for n in names if _TEMPLATE_NAME.match(n) and n not in BUILTIN_TYPES}
         for directory in self.template_dirs:
             for path in directory.glob("*.py.j2"):
                 name = path.name[: -len(".py.j2")]
@@ -185,11 +201,17 @@ class CodeGenerator:
                     names.add(name)
         return sorted(names)
 
-    def _schema_path(self, name: str) -> Path | None:
+    def _schema_text(self, name: str) -> tuple[str, str] | None:
+        """(where, JSON text) of a custom template's schema, or None when it has none."""
+        if f"{name}.py.j2" in self.template_files:
+            text = self.template_files.get(f"{name}.schema.json")
+            return None if text is None else (f"template_files[{name}.schema.json]", text)
         for directory in self.template_dirs:
             if (directory / f"{name}.py.j2").is_file():
                 schema = directory / f"{name}.schema.json"
-                return schema if schema.is_file() else None
+                if not schema.is_file():
+                    return None
+                return str(schema), schema.read_text(encoding="utf-8")
         return None
 
     def _known(self, experiment_type: str, field_path: str) -> None:
@@ -243,18 +265,21 @@ class CodeGenerator:
     def _validated_custom(self, name: str, raw: dict[str, Any], prefix: str) -> dict[str, Any]:
         import jsonschema  # noqa: PLC0415 - only custom templates need it
 
-        schema_path = self._schema_path(name)
-        if schema_path is None:
+        found = self._schema_text(name)
+        if found is None:
             raise TemplateError(f"custom template {name!r} has no {name}.schema.json beside it")
+        schema_path, schema_text = found
         try:
-            schema = json.loads(schema_path.read_text(encoding="utf-8"))
+            schema = json.loads(schema_text)
             validator_cls = jsonschema.validators.validator_for(schema)
             validator_cls.check_schema(schema)
         except (OSError, ValueError, jsonschema.SchemaError) as exc:
             raise TemplateError(
                 f"custom template {name!r}: invalid schema {schema_path}: {exc}"
             ) from None
-        errors = sorted(validator_cls(schema).iter_errors(raw), key=lambda e: list(e.absolute_path))
+        errors = sorted(
+            validator_cls(schema).iter_errors(raw), key=lambda e: [str(p) for p in e.absolute_path]
+        )
         if errors:
             error = errors[0]
             path = ".".join([prefix, *(str(p) for p in error.absolute_path)])

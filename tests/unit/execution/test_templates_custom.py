@@ -227,3 +227,27 @@ def test_kosmos_run_runs_a_custom_template_from_a_directory(
     status = json.loads(done.stdout)["status"]
     assert status["phase"] == "Succeeded"
     assert status["results"]["quantiles"]["0.5"] == pytest.approx(0.95)
+
+
+def test_custom_templates_from_configmap_style_files_run_through_the_same_path(
+    tmp_path: Path,
+) -> None:
+    files = {
+        "quantiles.py.j2": QUANTILES_TEMPLATE,
+        "quantiles.schema.json": json.dumps(QUANTILES_SCHEMA),
+    }
+    generator = CodeGenerator(template_files=files)
+    assert generator.custom_templates() == ["quantiles"]
+    code = generator.generate("quantiles", {"column": "extra", "quantiles": [0.5]})
+    envelope = run_program(code, tmp_path, inputs={"dataset": ("csv", SLEEP_CSV)})
+    assert envelope["results"]["quantiles"]["0.5"] == pytest.approx(0.95)
+    with pytest.raises(ManifestError) as caught:
+        generator.generate("quantiles", {"column": 3, "quantiles": [0.5]})
+    assert caught.value.field == "parameters.column"
+
+
+def test_a_configmap_template_without_its_schema_is_refused() -> None:
+    generator = CodeGenerator(template_files={"lonely.py.j2": "results = {}\n"})
+    with pytest.raises(TemplateError) as caught:
+        generator.generate("lonely", {})
+    assert "lonely.schema.json" in caught.value.message
