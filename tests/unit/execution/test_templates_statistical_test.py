@@ -6,6 +6,7 @@ come from direct calls on the same numbers.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -204,3 +205,28 @@ def test_non_numeric_value_column_names_the_column(tmp_path: Path) -> None:
     envelope = run_program(code, tmp_path, inputs={"dataset": ("csv", PLANT_GROWTH_CSV)})
     assert not envelope["success"]
     assert "'group' is not numeric" in envelope["error"]
+
+
+def test_a_json_input_of_records_is_read_as_a_table(tmp_path: Path) -> None:
+    records = [{"extra": v, "group": 1} for v in SLEEP_1] + [
+        {"extra": v, "group": 2} for v in SLEEP_2
+    ]
+    code = CodeGenerator().generate(
+        "statistical_test", {"test": "ttest", "value": "extra", "group": "group"}
+    )
+    envelope = run_program(code, tmp_path, inputs={"dataset": ("json", json.dumps(records))})
+    assert envelope["success"], envelope["error"]
+    _close_to_printed(envelope["results"]["statistics"][0]["statistic"], "-1.8608")
+
+
+def test_constant_data_fails_with_the_statistics_error_not_a_confident_p_value(
+    tmp_path: Path,
+) -> None:
+    csv = "v,g\n" + "".join(f"1.5,{g}\n" for g in "aaaabbbb")
+    code = CodeGenerator().generate(
+        "statistical_test", {"test": "ttest", "value": "v", "group": "g"}
+    )
+    envelope = run_program(code, tmp_path, inputs={"dataset": ("csv", csv)})
+    assert not envelope["success"]
+    assert envelope["errorKind"] == "runtime"
+    assert "constant" in envelope["error"].lower()
