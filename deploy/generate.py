@@ -1,4 +1,4 @@
-"""Write the files generated from the operator's code: deploy/install.yaml and the chart's settings schema.
+"""Write the files generated from the operator's code: the install bundle and the settings schema.
 
 - deploy/install.yaml, the plain install bundle, from kosmos.install.install_manifests;
 - ``properties.settings`` of charts/kosmos/values.schema.json, from the OperatorSettings model
@@ -35,7 +35,9 @@ def render() -> str:
     from kosmos.install import install_manifests  # noqa: PLC0415 - needs PYTHONPATH=operator
 
     objects = install_manifests()
-    return HEADER + yaml.safe_dump_all(objects, sort_keys=False, width=100, default_flow_style=False)
+    return HEADER + yaml.safe_dump_all(
+        objects, sort_keys=False, width=100, default_flow_style=False
+    )
 
 
 def _inline(node: Any, defs: dict[str, Any]) -> Any:
@@ -59,7 +61,9 @@ def settings_schema() -> dict[str, Any]:
     raw = OperatorSettings.model_json_schema()
     schema: dict[str, Any] = _inline(raw, raw.get("$defs", {}))
     schema["additionalProperties"] = False
-    schema["description"] = "The operator's settings (kosmos.operator.settings), passed as KOSMOS_* variables."
+    schema["description"] = (
+        "The operator's settings (kosmos.operator.settings), passed as KOSMOS_* variables."
+    )
     return schema
 
 

@@ -65,7 +65,10 @@ def settings_env(settings: OperatorSettings) -> list[dict[str, str]]:
         value = tree[key]
         if isinstance(value, Mapping):
             env.extend(
-                {"name": f"KOSMOS_{key.upper()}__{field.upper()}", "value": _env_value(value[field])}
+                {
+                    "name": f"KOSMOS_{key.upper()}__{field.upper()}",
+                    "value": _env_value(value[field]),
+                }
                 for field in sorted(value)
                 if value[field] is not None
             )
@@ -104,7 +107,11 @@ def operator_rbac_for(settings: OperatorSettings, *, namespace: str) -> list[dic
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "ClusterRoleBinding",
             "metadata": {"name": _NAME, "labels": _labels()},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": _NAME},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": _NAME,
+            },
             "subjects": subject,
         }
     )
@@ -137,7 +144,10 @@ def _deployment(settings: OperatorSettings, *, namespace: str, image: str) -> di
         "imagePullPolicy": "IfNotPresent",
         "args": ["operator"],
         "env": settings_env(settings),
-        "ports": [*ports, {"name": "liveness", "containerPort": settings.liveness_port, "protocol": "TCP"}],
+        "ports": [
+            *ports,
+            {"name": "liveness", "containerPort": settings.liveness_port, "protocol": "TCP"},
+        ],
         "livenessProbe": {
             "httpGet": {"path": "/healthz", "port": "liveness"},
             "initialDelaySeconds": 15,
@@ -197,7 +207,14 @@ def _metrics_service(settings: OperatorSettings, *, namespace: str) -> dict[str,
         "spec": {
             "type": "ClusterIP",
             "selector": dict(_SELECTOR),
-            "ports": [{"name": "metrics", "port": settings.metrics_port, "targetPort": "metrics", "protocol": "TCP"}],
+            "ports": [
+                {
+                    "name": "metrics",
+                    "port": settings.metrics_port,
+                    "targetPort": "metrics",
+                    "protocol": "TCP",
+                }
+            ],
         },
     }
 

@@ -19,4 +19,3 @@ def test_e2e_manifest_is_a_valid_experiment_the_validator_accepts(path: Path) ->
     assert experiment.spec.code
     assert experiment.spec.resources.network_access is False
     validate_program(experiment.spec.code)
-

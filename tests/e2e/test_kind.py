@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFESTS = Path(__file__).resolve().parent / "manifests"
@@ -33,20 +32,35 @@ WAIT = "420s"
 pytestmark = [pytest.mark.kind, pytest.mark.slow, pytest.mark.timeout(2400)]
 
 
-def _run(*args: str, input_text: str | None = None, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(list(args), input=input_text, capture_output=True, text=True, timeout=timeout, check=False)
+def _run(
+    *args: str, input_text: str | None = None, check: bool = True, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        list(args), input=input_text, capture_output=True, text=True, timeout=timeout, check=False
+    )
     if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+        raise AssertionError(
+            f"{' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+        )
     return result
 
 
 def missing_prerequisite() -> str | None:
     """Why this machine cannot run the kind tests (every missing piece), or None when it can."""
-    problems = [f"`{tool}` is not installed" for tool in ("kind", "helm", "kubectl", "docker") if shutil.which(tool) is None]
+    problems = [
+        f"`{tool}` is not installed"
+        for tool in ("kind", "helm", "kubectl", "docker")
+        if shutil.which(tool) is None
+    ]
     if shutil.which("docker") is not None:
         try:
-            info = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True,
-                                  text=True, timeout=30, check=False)
+            info = subprocess.run(
+                ["docker", "info", "--format", "{{.ServerVersion}}"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+            )
             if info.returncode != 0:
                 detail = (info.stderr.strip().splitlines() or ["no output"])[-1]
                 problems.insert(0, f"`docker` cannot reach a container engine ({detail})")
@@ -54,7 +68,9 @@ def missing_prerequisite() -> str | None:
             problems.insert(0, "`docker info` timed out: no container engine answers")
     if not problems:
         return None
-    return "kind end-to-end tests need a Docker engine, kind, helm and kubectl: " + "; ".join(problems)
+    return "kind end-to-end tests need a Docker engine, kind, helm and kubectl: " + "; ".join(
+        problems
+    )
 
 
 def _kind_version() -> tuple[int, int]:
@@ -74,12 +90,16 @@ class Cluster:
         return _run("helm", "--kubeconfig", str(self.kubeconfig), *args)
 
     def experiment(self, name: str) -> dict[str, Any]:
-        return json.loads(self.kubectl("-n", RESEARCH, "get", "experiment", name, "-o", "json").stdout)
+        return json.loads(
+            self.kubectl("-n", RESEARCH, "get", "experiment", name, "-o", "json").stdout
+        )
 
     def diagnostics(self) -> str:
         parts = []
-        for args in (("get", "experiments,jobs,pods,networkpolicies,resourcequotas", "-A", "-o", "wide"),
-                     ("-n", NAMESPACE, "logs", "deployment/kosmos-operator", "--tail", "200")):
+        for args in (
+            ("get", "experiments,jobs,pods,networkpolicies,resourcequotas", "-A", "-o", "wide"),
+            ("-n", NAMESPACE, "logs", "deployment/kosmos-operator", "--tail", "200"),
+        ):
             parts.append(self.kubectl(*args, check=False).stdout)
         return "\n".join(parts)
 
@@ -95,7 +115,17 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     if reuse:
         kubeconfig.write_text(_run("kind", "get", "kubeconfig", "--name", name).stdout)
     else:
-        _run("kind", "create", "cluster", "--name", name, "--kubeconfig", str(kubeconfig), "--wait", "180s")
+        _run(
+            "kind",
+            "create",
+            "cluster",
+            "--name",
+            name,
+            "--kubeconfig",
+            str(kubeconfig),
+            "--wait",
+            "180s",
+        )
     try:
         yield Cluster(name, kubeconfig)
     finally:
@@ -106,26 +136,71 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 @pytest.fixture(scope="module")
 def installed(cluster: Cluster) -> Cluster:
     """Both images built and loaded, the chart installed, the research namespace ready."""
-    _run("docker", "build", "-t", OPERATOR_IMAGE, "-f", str(REPO / "Dockerfile"), str(REPO), timeout=1800)
-    _run("docker", "build", "-t", SANDBOX_IMAGE, "-f", str(REPO / "sandbox-image" / "Dockerfile"), str(REPO), timeout=1800)
+    _run(
+        "docker",
+        "build",
+        "-t",
+        OPERATOR_IMAGE,
+        "-f",
+        str(REPO / "Dockerfile"),
+        str(REPO),
+        timeout=1800,
+    )
+    _run(
+        "docker",
+        "build",
+        "-t",
+        SANDBOX_IMAGE,
+        "-f",
+        str(REPO / "sandbox-image" / "Dockerfile"),
+        str(REPO),
+        timeout=1800,
+    )
     for image in (OPERATOR_IMAGE, SANDBOX_IMAGE):
         _run("kind", "load", "docker-image", image, "--name", cluster.name, timeout=900)
     cluster.helm(
-        "upgrade", "--install", "kosmos", str(REPO / "charts" / "kosmos"),
-        "--namespace", NAMESPACE, "--create-namespace", "--wait", "--timeout", "10m",
-        "--set", "image.repository=kosmos-operator", "--set", "image.tag=e2e", "--set", "image.pullPolicy=Never",
-        "--set", f"settings.sandbox.image={SANDBOX_IMAGE}", "--set", "settings.sandbox.image_pull_policy=Never",
+        "upgrade",
+        "--install",
+        "kosmos",
+        str(REPO / "charts" / "kosmos"),
+        "--namespace",
+        NAMESPACE,
+        "--create-namespace",
+        "--wait",
+        "--timeout",
+        "10m",
+        "--set",
+        "image.repository=kosmos-operator",
+        "--set",
+        "image.tag=e2e",
+        "--set",
+        "image.pullPolicy=Never",
+        "--set",
+        f"settings.sandbox.image={SANDBOX_IMAGE}",
+        "--set",
+        "settings.sandbox.image_pull_policy=Never",
     )
     cluster.kubectl("create", "namespace", RESEARCH, check=False)
-    cluster.kubectl("-n", NAMESPACE, "rollout", "status", "deployment/kosmos-operator", "--timeout", WAIT)
+    cluster.kubectl(
+        "-n", NAMESPACE, "rollout", "status", "deployment/kosmos-operator", "--timeout", WAIT
+    )
     return cluster
 
 
 def _apply_and_wait(cluster: Cluster, manifest: Path, name: str, condition: str) -> dict[str, Any]:
     cluster.kubectl("-n", RESEARCH, "apply", "-f", str(manifest))
-    waited = cluster.kubectl("-n", RESEARCH, "wait", f"experiment/{name}", f"--for={condition}",
-                             f"--timeout={WAIT}", check=False)
-    assert waited.returncode == 0, f"{name} never met {condition}: {waited.stderr}\n{cluster.diagnostics()}"
+    waited = cluster.kubectl(
+        "-n",
+        RESEARCH,
+        "wait",
+        f"experiment/{name}",
+        f"--for={condition}",
+        f"--timeout={WAIT}",
+        check=False,
+    )
+    assert waited.returncode == 0, (
+        f"{name} never met {condition}: {waited.stderr}\n{cluster.diagnostics()}"
+    )
     return cluster.experiment(name)
 
 
@@ -136,7 +211,9 @@ def _statistic(experiment: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_sleep_example_reports_rs_welch_t_test(installed: Cluster) -> None:
-    experiment = _apply_and_wait(installed, REPO / "examples" / "sleep-welch-t.yaml", "sleep-drug", "condition=Ready")
+    experiment = _apply_and_wait(
+        installed, REPO / "examples" / "sleep-welch-t.yaml", "sleep-drug", "condition=Ready"
+    )
     entry = _statistic(experiment)
     # R: t.test(extra ~ group, data = sleep): t = -1.8608, df = 17.776, p-value = 0.07939
     assert entry["statistic"] == pytest.approx(-1.8608, abs=5e-5)
@@ -145,7 +222,9 @@ def test_sleep_example_reports_rs_welch_t_test(installed: Cluster) -> None:
 
 
 def test_plantgrowth_example_reports_rs_one_way_anova(installed: Cluster) -> None:
-    experiment = _apply_and_wait(installed, REPO / "examples" / "plantgrowth-anova.yaml", "plant-growth", "condition=Ready")
+    experiment = _apply_and_wait(
+        installed, REPO / "examples" / "plantgrowth-anova.yaml", "plant-growth", "condition=Ready"
+    )
     entry = _statistic(experiment)
     # R: anova(lm(weight ~ group, data = PlantGrowth)): F = 4.8461, p = 0.01591
     assert entry["statistic"] == pytest.approx(4.8461, abs=5e-5)
@@ -168,36 +247,74 @@ _PROBE = (
 
 def test_sandbox_pod_cannot_reach_the_network(installed: Cluster) -> None:
     if _kind_version() < (0, 24):
-        pytest.skip("kind < 0.24: kindnet does not enforce NetworkPolicy, so isolation cannot be observed")
-    api_ip = installed.kubectl("get", "service", "kubernetes", "-n", "default", "-o", "jsonpath={.spec.clusterIP}").stdout
+        pytest.skip(
+            "kind < 0.24: kindnet does not enforce NetworkPolicy, so isolation cannot be observed"
+        )
+    api_ip = installed.kubectl(
+        "get", "service", "kubernetes", "-n", "default", "-o", "jsonpath={.spec.clusterIP}"
+    ).stdout
     # Control: the same probe from the operator pod (no deny-all policy) reaches DNS and the API.
-    control = installed.kubectl("-n", NAMESPACE, "exec", "deployment/kosmos-operator", "--",
-                                "python", "-c", _PROBE, api_ip).stdout.split()
+    control = installed.kubectl(
+        "-n", NAMESPACE, "exec", "deployment/kosmos-operator", "--", "python", "-c", _PROBE, api_ip
+    ).stdout.split()
     assert control == ["open", "open"], control
 
-    _apply_and_wait(installed, MANIFESTS / "sandbox-sleeper.yaml", "e2e-sleeper", "jsonpath={.status.phase}=Running")
+    _apply_and_wait(
+        installed,
+        MANIFESTS / "sandbox-sleeper.yaml",
+        "e2e-sleeper",
+        "jsonpath={.status.phase}=Running",
+    )
     pod = ""
     for _ in range(60):
-        pods = installed.kubectl("-n", RESEARCH, "get", "pods", "-l", "kosmos.dev/experiment=e2e-sleeper",
-                                 "--field-selector=status.phase=Running", "-o", "jsonpath={.items[0].metadata.name}",
-                                 check=False)
+        pods = installed.kubectl(
+            "-n",
+            RESEARCH,
+            "get",
+            "pods",
+            "-l",
+            "kosmos.dev/experiment=e2e-sleeper",
+            "--field-selector=status.phase=Running",
+            "-o",
+            "jsonpath={.items[0].metadata.name}",
+            check=False,
+        )
         pod = pods.stdout.strip()
         if pod:
             break
-        installed.kubectl("-n", RESEARCH, "wait", "pods", "-l", "kosmos.dev/experiment=e2e-sleeper",
-                          "--for=condition=Ready", "--timeout=5s", check=False)
+        installed.kubectl(
+            "-n",
+            RESEARCH,
+            "wait",
+            "pods",
+            "-l",
+            "kosmos.dev/experiment=e2e-sleeper",
+            "--for=condition=Ready",
+            "--timeout=5s",
+            check=False,
+        )
     assert pod, installed.diagnostics()
-    probe = installed.kubectl("-n", RESEARCH, "exec", pod, "--", "python", "-I", "-S", "-c", _PROBE, api_ip).stdout.split()
+    probe = installed.kubectl(
+        "-n", RESEARCH, "exec", pod, "--", "python", "-I", "-S", "-c", _PROBE, api_ip
+    ).stdout.split()
     assert probe[0].startswith("blocked"), f"DNS resolved from the sandbox: {probe}"
     assert probe[1].startswith("blocked"), f"TCP to the API server from the sandbox: {probe}"
-    policies = json.loads(installed.kubectl("-n", RESEARCH, "get", "networkpolicies", "-o", "json").stdout)["items"]
-    assert any(p["spec"]["policyTypes"] == ["Ingress", "Egress"] and not p["spec"].get("egress") for p in policies)
-    installed.kubectl("-n", RESEARCH, "delete", "experiment", "e2e-sleeper", "--wait=false", check=False)
+    policies = json.loads(
+        installed.kubectl("-n", RESEARCH, "get", "networkpolicies", "-o", "json").stdout
+    )["items"]
+    assert any(
+        p["spec"]["policyTypes"] == ["Ingress", "Egress"] and not p["spec"].get("egress")
+        for p in policies
+    )
+    installed.kubectl(
+        "-n", RESEARCH, "delete", "experiment", "e2e-sleeper", "--wait=false", check=False
+    )
 
 
 def test_oom_killed_run_is_reported_as_memory(installed: Cluster) -> None:
-    experiment = _apply_and_wait(installed, MANIFESTS / "oom.yaml", "e2e-oom", "jsonpath={.status.phase}=Failed")
+    experiment = _apply_and_wait(
+        installed, MANIFESTS / "oom.yaml", "e2e-oom", "jsonpath={.status.phase}=Failed"
+    )
     execution = experiment["status"]["execution"]
     assert execution["errorKind"] == "memory", json.dumps(experiment["status"], indent=2)
     assert "memory" in (execution.get("error") or "").lower()
-

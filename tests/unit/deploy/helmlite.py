@@ -5,7 +5,7 @@ that embed Helm need Python >= 3.12), so the unit tests render the chart with th
 It is honest about its limits: it translates each ``{{ ... }}`` action of the chart into
 jinja2 and implements the sprig functions the chart calls with Go's semantics where they
 matter (values are float64 as Helm reads them, ``%v`` formatting, sorted map ranges, trim
-markers). Anything outside that subset raises ``UnsupportedTemplate`` rather than rendering
+markers). Anything outside that subset raises ``UnsupportedTemplateError`` rather than rendering
 something helm would not. It is not helm: ``lookup``, ``tpl``, ``.Capabilities``, hooks and
 subcharts are not implemented (the chart uses none of them), and the tests/e2e run installs
 the chart with the real helm.
@@ -16,18 +16,18 @@ from __future__ import annotations
 import json
 import math
 import re
-from decimal import Decimal
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import yaml
 
-__all__ = ["UnsupportedTemplate", "render_chart"]
+__all__ = ["UnsupportedTemplateError", "render_chart"]
 
 
-class UnsupportedTemplate(Exception):
+class UnsupportedTemplateError(Exception):
     """The chart used a template construct this renderer does not implement."""
 
 
@@ -59,7 +59,7 @@ def go_str(value: Any) -> str:
     if isinstance(value, float):
         return _go_float(value)
     if isinstance(value, Mapping | list):
-        raise UnsupportedTemplate(f"printing a collection directly: {value!r}")
+        raise UnsupportedTemplateError(f"printing a collection directly: {value!r}")
     return str(value)
 
 
@@ -87,7 +87,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _kind(value: Any) -> str:
+def _kind(value: Any) -> str:  # noqa: PLR0911 - one answer per Go kind
     if value is None:
         return "invalid"
     if isinstance(value, bool):
@@ -116,13 +116,13 @@ def _to_yaml(value: Any) -> str:
 def _eq(a: Any, *others: Any) -> bool:
     for b in others:
         if _kind(a) != _kind(b) and {_kind(a), _kind(b)} != {"int64", "float64"}:
-            raise UnsupportedTemplate(f"eq: incompatible types {_kind(a)} and {_kind(b)}")
+            raise UnsupportedTemplateError(f"eq: incompatible types {_kind(a)} and {_kind(b)}")
     return any(a == b for b in others)
 
 
 def _printf(fmt: str, *args: Any) -> str:
     if re.search(r"%[^s%]", fmt):
-        raise UnsupportedTemplate(f"printf verb other than %s in {fmt!r}")
+        raise UnsupportedTemplateError(f"printf verb other than %s in {fmt!r}")
     return fmt % tuple(go_str(a) for a in args)
 
 
@@ -146,8 +146,8 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "replace": lambda old, new, s: s.replace(old, new),
     "join": lambda sep, items: sep.join(go_str(i) for i in items),
     "printf": _printf,
-    "int64": lambda v: int(v),
-    "float64": lambda v: float(v),
+    "int64": int,
+    "float64": float,
     "indent": lambda n, s: "\n".join(" " * int(n) + line for line in s.split("\n")),
     "nindent": lambda n, s: "\n" + "\n".join(" " * int(n) + line for line in s.split("\n")),
 }
@@ -168,7 +168,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if not match or match.end() == pos:
-            raise UnsupportedTemplate(f"cannot parse {text[pos:]!r}")
+            raise UnsupportedTemplateError(f"cannot parse {text[pos:]!r}")
         kind = match.lastgroup or ""
         out.append((kind, match.group(kind)))
         pos = match.end()
@@ -180,7 +180,7 @@ class _Translator:
         self.dots = ["__d0"]
         self.counter = 0
 
-    def _operand(self, tokens: list[tuple[str, str]], i: int) -> tuple[str, int, bool]:
+    def _operand(self, tokens: list[tuple[str, str]], i: int) -> tuple[str, int, bool]:  # noqa: PLR0911 - one return per token kind
         kind, text = tokens[i]
         if kind == "str":
             return repr(json.loads(text)), i + 1, False
@@ -194,22 +194,26 @@ class _Translator:
         if kind == "var":
             name, *parts = text.split(".")
             base = "__root" if name == "$" else f"v_{name[1:]}"
-            return (f"G({base}, {', '.join(repr(p) for p in parts)})" if parts else base), i + 1, False
+            return (
+                (f"G({base}, {', '.join(repr(p) for p in parts)})" if parts else base),
+                i + 1,
+                False,
+            )
         if kind == "ident":
             if text in ("true", "false", "nil"):
                 return {"true": "True", "false": "False", "nil": "None"}[text], i + 1, False
             if text not in _FUNCTIONS and text not in ("include",):
-                raise UnsupportedTemplate(f"function {text!r}")
+                raise UnsupportedTemplateError(f"function {text!r}")
             return repr(text), i + 1, True
         if text == "(":
             depth, j = 1, i + 1
             while depth:
                 if j >= len(tokens):
-                    raise UnsupportedTemplate("unbalanced parentheses")
+                    raise UnsupportedTemplateError("unbalanced parentheses")
                 depth += {"(": 1, ")": -1}.get(tokens[j][1], 0) if tokens[j][0] == "punct" else 0
                 j += 1
             return self.pipeline(tokens[i + 1 : j - 1]), j, False
-        raise UnsupportedTemplate(f"unexpected {text!r}")
+        raise UnsupportedTemplateError(f"unexpected {text!r}")
 
     def pipeline(self, tokens: list[tuple[str, str]]) -> str:
         commands: list[list[tuple[str, bool]]] = [[]]
@@ -224,7 +228,7 @@ class _Translator:
         piped: str | None = None
         for command in commands:
             if not command:
-                raise UnsupportedTemplate("empty command in a pipeline")
+                raise UnsupportedTemplateError("empty command in a pipeline")
             (head, head_is_function), args = command[0], [code for code, _ in command[1:]]
             if piped is not None:
                 args.append(piped)
@@ -236,7 +240,7 @@ class _Translator:
                 piped = head
         return piped or "None"
 
-    def action(self, body: str, stack: list[str]) -> str:
+    def action(self, body: str, stack: list[str]) -> str:  # noqa: PLR0911 - one return per Go action
         tokens = _tokens(body)
         word = tokens[0][1] if tokens and tokens[0][0] == "ident" else ""
         if word == "if":
@@ -256,11 +260,11 @@ class _Translator:
         if word == "range":
             self.counter += 1
             if ("punct", ":=") not in tokens:
-                raise UnsupportedTemplate("range without $variables")
+                raise UnsupportedTemplateError("range without $variables")
             assign = tokens.index(("punct", ":="))
             names = [t[1][1:] for t in tokens[1:assign] if t[0] == "var"]
             if not 1 <= len(names) <= 2:
-                raise UnsupportedTemplate("range over more than two $variables")
+                raise UnsupportedTemplateError("range over more than two $variables")
             expr = self.pipeline(tokens[assign + 1 :])
             stack.append("range")
             self.dots.append(f"v_{names[-1]}")
@@ -275,7 +279,7 @@ class _Translator:
         if len(tokens) >= 2 and tokens[0][0] == "var" and tokens[1] == ("punct", ":="):
             return f"set v_{tokens[0][1][1:]} = {self.pipeline(tokens[2:])}"
         if word in ("define", "template", "block", "tpl", "lookup"):
-            raise UnsupportedTemplate(f"{word!r} outside _helpers.tpl defines")
+            raise UnsupportedTemplateError(f"{word!r} outside _helpers.tpl defines")
         return "{{ " + self.pipeline(tokens) + " }}"
 
 
@@ -289,7 +293,11 @@ def _translate(source: str, defines: dict[str, str]) -> str:
         current = buffers[-1][1] if buffers else out
         current.append(source[pos : match.start()].replace("{#", "{{ '{#' }}"))
         pos = match.end()
-        left, body, right = "-" if match.group(1) else "", match.group(2).strip(), "-" if match.group(3) else ""
+        left, body, right = (
+            "-" if match.group(1) else "",
+            match.group(2).strip(),
+            "-" if match.group(3) else "",
+        )
         if body.startswith("/*"):
             if left or right:
                 current.append("{#" + left + " " + right + "#}")
@@ -317,7 +325,7 @@ def _translate(source: str, defines: dict[str, str]) -> str:
             current.append("{%" + left + " " + translated + " " + right + "%}")
     (buffers[-1][1] if buffers else out).append(source[pos:])
     if stack:
-        raise UnsupportedTemplate(f"unclosed blocks: {stack}")
+        raise UnsupportedTemplateError(f"unclosed blocks: {stack}")
     return "".join(out)
 
 
@@ -363,20 +371,31 @@ def render_chart(
     defaults = yaml.safe_load((chart_dir / "values.yaml").read_text(encoding="utf-8")) or {}
     context = {
         "Values": _floats(_merge(defaults, values or {})),
-        "Release": {"Name": release_name, "Namespace": namespace, "Service": "Helm", "IsInstall": True},
-        "Chart": {"Name": chart["name"], "Version": chart["version"], "AppVersion": chart.get("appVersion", "")},
+        "Release": {
+            "Name": release_name,
+            "Namespace": namespace,
+            "Service": "Helm",
+            "IsInstall": True,
+        },
+        "Chart": {
+            "Name": chart["name"],
+            "Version": chart["version"],
+            "AppVersion": chart.get("appVersion", ""),
+        },
         "Files": _Files(chart_dir),
     }
     defines: dict[str, str] = {}
     templates = sorted((chart_dir / "templates").glob("*"))
-    sources = {p.name: _translate(p.read_text(encoding="utf-8"), defines) for p in templates if p.is_file()}
+    sources = {
+        p.name: _translate(p.read_text(encoding="utf-8"), defines) for p in templates if p.is_file()
+    }
     env = jinja2.Environment(  # noqa: S701 - renders YAML, not HTML
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True, finalize=go_str
     )
 
     def include(name: str, dot: Any) -> str:
         if name not in defines:
-            raise UnsupportedTemplate(f"include of undefined template {name!r}")
+            raise UnsupportedTemplateError(f"include of undefined template {name!r}")
         return env.from_string(defines[name]).render(__root=dot, __d0=dot)
 
     def function(name: str, *args: Any) -> Any:
@@ -391,7 +410,7 @@ def render_chart(
         F=function,
         G=_get,
         C=lambda f, *a: f(*a),
-        T=lambda v: bool(v),
+        T=bool,
         ITEMS=items,
         VALUES=lambda v: [x for _, x in items(v)],
     )

@@ -10,9 +10,12 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from conftest import CHART, REPO, by_kind, render_objects
-from helmlite import UnsupportedTemplate, render_chart
+from generate import settings_schema  # deploy/generate.py
+from helmlite import UnsupportedTemplateError, render_chart
 
+from conftest import CHART, REPO, by_kind, render_objects
+from kosmos import __version__
+from kosmos.operator.builders import priority_class_for, resource_quota_for
 from kosmos.operator.settings import OperatorSettings
 
 K8S_VERSION = "1.33"
@@ -48,7 +51,13 @@ def _merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
         {"image": {"pullPolicy": "Sometimes"}},
         {"metrics": {"serviceMonitor": {"enabled": "yes"}}},
     ],
-    ids=["misspelt-setting", "zero-memory", "misspelt-top-level-setting", "pull-policy", "non-boolean"],
+    ids=[
+        "misspelt-setting",
+        "zero-memory",
+        "misspelt-top-level-setting",
+        "pull-policy",
+        "non-boolean",
+    ],
 )
 def test_values_schema_refuses_misspelt_or_out_of_range_values(override: dict[str, Any]) -> None:
     with pytest.raises(jsonschema.ValidationError):
@@ -56,8 +65,6 @@ def test_values_schema_refuses_misspelt_or_out_of_range_values(override: dict[st
 
 
 def test_values_schema_settings_are_generated_from_the_settings_model() -> None:
-    from generate import settings_schema  # deploy/generate.py
-
     assert _schema()["properties"]["settings"] == settings_schema(), (
         "run: PYTHONPATH=operator python3 deploy/generate.py"
     )
@@ -75,12 +82,12 @@ def test_chart_crd_is_the_generated_crd() -> None:
 
 
 def test_chart_dashboard_is_the_repository_dashboard() -> None:
-    assert (CHART / "dashboards" / "kosmos.json").read_bytes() == (REPO / "dashboards" / "kosmos.json").read_bytes()
+    assert (CHART / "dashboards" / "kosmos.json").read_bytes() == (
+        REPO / "dashboards" / "kosmos.json"
+    ).read_bytes()
 
 
 def test_chart_version_matches_the_package_version() -> None:
-    from kosmos import __version__
-
     chart = yaml.safe_load((CHART / "Chart.yaml").read_text(encoding="utf-8"))
     assert chart["appVersion"] == __version__
 
@@ -91,8 +98,12 @@ def test_chart_version_matches_the_package_version() -> None:
         None,
         {"settings": {"namespaces": ["research", "teaching"]}},
         {"metrics": {"serviceMonitor": {"enabled": True}}, "priorityClass": {"create": False}},
-        {"grafana": {"dashboard": {"enabled": False}}, "nodeSelector": {"kubernetes.io/os": "linux"},
-         "podAnnotations": {"a": "b"}, "serviceAccount": {"annotations": {"x": "y"}}},
+        {
+            "grafana": {"dashboard": {"enabled": False}},
+            "nodeSelector": {"kubernetes.io/os": "linux"},
+            "podAnnotations": {"a": "b"},
+            "serviceAccount": {"annotations": {"x": "y"}},
+        },
     ],
     ids=["defaults", "namespaced", "servicemonitor", "options"],
 )
@@ -113,7 +124,9 @@ def test_every_namespaced_object_is_in_the_release_namespace() -> None:
             assert obj["metadata"]["namespace"] == "ops", obj["kind"]
 
 
-def test_operator_deployment_runs_one_replica_recreated_with_a_liveness_probe(chart_objects: list[dict[str, Any]]) -> None:
+def test_operator_deployment_runs_one_replica_recreated_with_a_liveness_probe(
+    chart_objects: list[dict[str, Any]],
+) -> None:
     (deployment,) = by_kind(chart_objects, "Deployment")
     spec = deployment["spec"]
     assert spec["replicas"] == 1
@@ -123,11 +136,14 @@ def test_operator_deployment_runs_one_replica_recreated_with_a_liveness_probe(ch
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert probe == {"path": "/healthz", "port": "liveness"}
     assert ports == {"metrics": 8080, "liveness": 8081}
-    assert container["resources"]["requests"] and container["resources"]["limits"]
+    assert container["resources"]["requests"]
+    assert container["resources"]["limits"]
     assert container["args"] == ["operator"]
 
 
-def test_operator_pod_meets_the_restricted_pod_security_standard(chart_objects: list[dict[str, Any]]) -> None:
+def test_operator_pod_meets_the_restricted_pod_security_standard(
+    chart_objects: list[dict[str, Any]],
+) -> None:
     (deployment,) = by_kind(chart_objects, "Deployment")
     pod = deployment["spec"]["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True
@@ -140,10 +156,18 @@ def test_operator_pod_meets_the_restricted_pod_security_standard(chart_objects: 
         assert context["runAsUser"] != 0
 
 
-def test_operator_environment_loads_back_into_the_same_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_operator_environment_loads_back_into_the_same_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # Helm reads numbers as float64: 1000000 must not reach the operator as "1e+06".
-    values = {"settings": {"results": {"max_configmap_bytes": 1000000}, "resync_seconds": 12.5,
-                           "namespaces": ["research"], "sandbox": {"runtime_class_name": "gvisor"}}}
+    values = {
+        "settings": {
+            "results": {"max_configmap_bytes": 1000000},
+            "resync_seconds": 12.5,
+            "namespaces": ["research"],
+            "sandbox": {"runtime_class_name": "gvisor"},
+        }
+    }
     (deployment,) = by_kind(render_objects(values), "Deployment")
     env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
     for name in [k for k in os.environ if k.startswith("KOSMOS_")]:
@@ -156,9 +180,13 @@ def test_operator_environment_loads_back_into_the_same_settings(monkeypatch: pyt
     assert loaded.namespaces == ("research",)
     assert loaded.sandbox.runtime_class_name == "gvisor"
     defaults = OperatorSettings.defaults().model_dump()
-    expected = {**defaults, "resync_seconds": 12.5, "namespaces": ("research",),
-                "results": {**defaults["results"], "max_configmap_bytes": 1_000_000},
-                "sandbox": {**defaults["sandbox"], "runtime_class_name": "gvisor"}}
+    expected = {
+        **defaults,
+        "resync_seconds": 12.5,
+        "namespaces": ("research",),
+        "results": {**defaults["results"], "max_configmap_bytes": 1_000_000},
+        "sandbox": {**defaults["sandbox"], "runtime_class_name": "gvisor"},
+    }
     assert loaded.model_dump() == expected
 
 
@@ -172,13 +200,15 @@ def test_metrics_service_selects_the_operator_pod(chart_objects: list[dict[str, 
 
 def test_service_monitor_is_optional_and_scrapes_the_metrics_port() -> None:
     assert not by_kind(render_objects(), "ServiceMonitor")
-    (monitor,) = by_kind(render_objects({"metrics": {"serviceMonitor": {"enabled": True}}}), "ServiceMonitor")
+    (monitor,) = by_kind(
+        render_objects({"metrics": {"serviceMonitor": {"enabled": True}}}), "ServiceMonitor"
+    )
     assert monitor["spec"]["endpoints"][0]["port"] == "metrics"
 
 
-def test_priority_class_is_the_one_the_operator_builds_and_scopes_the_quota(chart_objects: list[dict[str, Any]]) -> None:
-    from kosmos.operator.builders import priority_class_for, resource_quota_for
-
+def test_priority_class_is_the_one_the_operator_builds_and_scopes_the_quota(
+    chart_objects: list[dict[str, Any]],
+) -> None:
     settings = OperatorSettings.defaults()
     (priority_class,) = by_kind(chart_objects, "PriorityClass")
     expected = priority_class_for(settings)
@@ -186,14 +216,20 @@ def test_priority_class_is_the_one_the_operator_builds_and_scopes_the_quota(char
         assert priority_class[key] == expected[key]
     assert priority_class["metadata"]["name"] == expected["metadata"]["name"]
     quota = resource_quota_for("research", settings)
-    assert quota["spec"]["scopeSelector"]["matchExpressions"][0]["values"] == [priority_class["metadata"]["name"]]
+    assert quota["spec"]["scopeSelector"]["matchExpressions"][0]["values"] == [
+        priority_class["metadata"]["name"]
+    ]
     assert not by_kind(render_objects({"priorityClass": {"create": False}}), "PriorityClass")
 
 
-def test_dashboard_config_map_is_labelled_for_the_grafana_sidecar(chart_objects: list[dict[str, Any]]) -> None:
+def test_dashboard_config_map_is_labelled_for_the_grafana_sidecar(
+    chart_objects: list[dict[str, Any]],
+) -> None:
     (config_map,) = by_kind(chart_objects, "ConfigMap")
     assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
-    assert json.loads(config_map["data"]["kosmos.json"]) == json.loads((REPO / "dashboards" / "kosmos.json").read_text())
+    assert json.loads(config_map["data"]["kosmos.json"]) == json.loads(
+        (REPO / "dashboards" / "kosmos.json").read_text()
+    )
 
 
 def test_notes_name_the_deployment_and_the_crd_upgrade() -> None:
@@ -207,5 +243,5 @@ def test_renderer_refuses_template_features_it_does_not_implement(tmp_path: Any)
     (tmp_path / "Chart.yaml").write_text("name: x\nversion: 0.1.0\n")
     (tmp_path / "values.yaml").write_text("a: 1\n")
     (tmp_path / "templates" / "x.yaml").write_text('{{ lookup "v1" "Secret" "ns" "name" }}\n')
-    with pytest.raises(UnsupportedTemplate):
+    with pytest.raises(UnsupportedTemplateError):
         render_chart(tmp_path)

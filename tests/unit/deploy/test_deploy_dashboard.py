@@ -7,7 +7,6 @@ import re
 from typing import Any
 
 from conftest import REPO
-
 from kosmos.operator.metrics import Metrics
 
 DASHBOARD = REPO / "dashboards" / "kosmos.json"
@@ -17,8 +16,12 @@ _METRIC = re.compile(r"\b((?:controller_runtime|kosmos)_[a-z0-9_]+)\b")
 
 def _exported_names() -> set[str]:
     """Every series name the operator's registry can expose, by metric type."""
-    suffixes = {"counter": ("_total",), "gauge": ("",), "histogram": ("_bucket", "_sum", "_count"),
-                "summary": ("", "_sum", "_count")}
+    suffixes = {
+        "counter": ("_total",),
+        "gauge": ("",),
+        "histogram": ("_bucket", "_sum", "_count"),
+        "summary": ("", "_sum", "_count"),
+    }
     names: set[str] = set()
     for family in Metrics().registry.collect():
         names.update(family.name + suffix for suffix in suffixes.get(family.type, ("",)))
@@ -35,7 +38,9 @@ def _targets(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_dashboard_is_grafana_json_with_unique_panel_ids() -> None:
     dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
-    assert dashboard["uid"] and dashboard["title"] and dashboard["schemaVersion"] >= 36
+    assert dashboard["uid"]
+    assert dashboard["title"]
+    assert dashboard["schemaVersion"] >= 36
     ids = [p["id"] for p in dashboard["panels"]]
     assert len(ids) == len(set(ids))
     assert all({"x", "y", "w", "h"} <= p["gridPos"].keys() for p in dashboard["panels"])
@@ -45,21 +50,34 @@ def test_every_queried_metric_is_exported_by_the_operator() -> None:
     dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
     exported = _exported_names()
     queried = {name for target in _targets(dashboard) for name in _METRIC.findall(target["expr"])}
-    queried |= {name for v in dashboard["templating"]["list"] for name in _METRIC.findall(json.dumps(v.get("query", "")))}
+    queried |= {
+        name
+        for v in dashboard["templating"]["list"]
+        for name in _METRIC.findall(json.dumps(v.get("query", "")))
+    }
     assert queried, "the dashboard queries no operator metric"
-    assert queried <= exported, f"not exported by kosmos.operator.metrics: {sorted(queried - exported)}"
+    assert queried <= exported, (
+        f"not exported by kosmos.operator.metrics: {sorted(queried - exported)}"
+    )
 
 
 def test_dashboard_covers_reconciles_errors_durations_phases_and_failure_kinds() -> None:
     dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
     exprs = " ".join(t["expr"] for t in _targets(dashboard))
-    for needed in ("controller_runtime_reconcile_total", "controller_runtime_reconcile_errors_total",
-                   "controller_runtime_reconcile_time_seconds_bucket", "kosmos_experiments",
-                   "kosmos_sandbox_failures_total", "by (phase)", "by (error_kind)"):
+    for needed in (
+        "controller_runtime_reconcile_total",
+        "controller_runtime_reconcile_errors_total",
+        "controller_runtime_reconcile_time_seconds_bucket",
+        "kosmos_experiments",
+        "kosmos_sandbox_failures_total",
+        "by (phase)",
+        "by (error_kind)",
+    ):
         assert needed in exprs, needed
 
 
 def test_every_query_has_a_reference_and_the_datasource_variable() -> None:
     dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
     for target in _targets(dashboard):
-        assert target["refId"] and target["datasource"]["uid"] == "${datasource}"
+        assert target["refId"]
+        assert target["datasource"]["uid"] == "${datasource}"

@@ -6,13 +6,15 @@ import re
 from typing import Any
 
 import pytest
-from conftest import REPO
 
+from conftest import REPO
 from kosmos.execution.reporting import terminal_conditions
 from kosmos.operator.conditions import in_progress_conditions
 
 # Argo CD runs health checks in gopher-lua, a Lua 5.1: use lupa's Lua 5.1 build.
-lupa = pytest.importorskip("lupa.lua51", reason="lupa (Lua 5.1 runtime) is needed to run the Argo CD health check")
+lupa = pytest.importorskip(
+    "lupa.lua51", reason="lupa (Lua 5.1 runtime) is needed to run the Argo CD health check"
+)
 
 NOW = "2026-01-01T00:00:00Z"
 
@@ -41,15 +43,21 @@ def _health(obj: dict[str, Any]) -> tuple[str, str]:
 
 
 def _experiment(status: dict[str, Any] | None, *, generation: int = 1) -> dict[str, Any]:
-    obj: dict[str, Any] = {"apiVersion": "kosmos.dev/v1alpha1", "kind": "Experiment",
-                           "metadata": {"name": "sleep-drug", "generation": generation}}
+    obj: dict[str, Any] = {
+        "apiVersion": "kosmos.dev/v1alpha1",
+        "kind": "Experiment",
+        "metadata": {"name": "sleep-drug", "generation": generation},
+    }
     if status is not None:
         obj["status"] = status
     return obj
 
 
 def _conditions(items: list[Any]) -> list[dict[str, Any]]:
-    return [c if isinstance(c, dict) else c.model_dump(by_alias=True, exclude_none=True, mode="json") for c in items]
+    return [
+        c if isinstance(c, dict) else c.model_dump(by_alias=True, exclude_none=True, mode="json")
+        for c in items
+    ]
 
 
 def test_new_experiment_without_status_is_progressing() -> None:
@@ -57,28 +65,53 @@ def test_new_experiment_without_status_is_progressing() -> None:
 
 
 def test_running_experiment_is_progressing() -> None:
-    conditions = in_progress_conditions(reason="JobRunning", message="Job is running", generation=1, now=NOW)
-    status, message = _health(_experiment({"phase": "Running", "observedGeneration": 1, "conditions": conditions}))
+    conditions = in_progress_conditions(
+        reason="JobRunning", message="Job is running", generation=1, now=NOW
+    )
+    status, message = _health(
+        _experiment({"phase": "Running", "observedGeneration": 1, "conditions": conditions})
+    )
     assert status == "Progressing"
     assert "JobRunning" in message
 
 
 def test_succeeded_experiment_is_healthy() -> None:
-    conditions = _conditions(terminal_conditions(succeeded=True, reason="Succeeded", message="ok", generation=1, now=NOW))
-    assert _health(_experiment({"phase": "Succeeded", "observedGeneration": 1, "conditions": conditions}))[0] == "Healthy"
+    conditions = _conditions(
+        terminal_conditions(succeeded=True, reason="Succeeded", message="ok", generation=1, now=NOW)
+    )
+    assert (
+        _health(
+            _experiment({"phase": "Succeeded", "observedGeneration": 1, "conditions": conditions})
+        )[0]
+        == "Healthy"
+    )
 
 
 def test_failed_experiment_is_degraded_with_the_reason() -> None:
-    conditions = _conditions(terminal_conditions(succeeded=False, reason="MemoryLimitExceeded",
-                                                 message="memory limit of 256 MiB exceeded", generation=1, now=NOW))
-    status, message = _health(_experiment({"phase": "Failed", "observedGeneration": 1, "conditions": conditions}))
+    conditions = _conditions(
+        terminal_conditions(
+            succeeded=False,
+            reason="MemoryLimitExceeded",
+            message="memory limit of 256 MiB exceeded",
+            generation=1,
+            now=NOW,
+        )
+    )
+    status, message = _health(
+        _experiment({"phase": "Failed", "observedGeneration": 1, "conditions": conditions})
+    )
     assert status == "Degraded"
     assert message.startswith("MemoryLimitExceeded: memory limit")
 
 
 def test_status_of_an_older_generation_is_progressing() -> None:
-    conditions = _conditions(terminal_conditions(succeeded=True, reason="Succeeded", message="ok", generation=1, now=NOW))
-    status, message = _health(_experiment({"phase": "Succeeded", "observedGeneration": 1, "conditions": conditions},
-                                          generation=2))
+    conditions = _conditions(
+        terminal_conditions(succeeded=True, reason="Succeeded", message="ok", generation=1, now=NOW)
+    )
+    status, message = _health(
+        _experiment(
+            {"phase": "Succeeded", "observedGeneration": 1, "conditions": conditions}, generation=2
+        )
+    )
     assert status == "Progressing"
     assert "generation 2" in message

@@ -1,4 +1,4 @@
-"""deploy/install.yaml: generated from kosmos.install, valid, and the chart's defaults in plain YAML."""
+"""deploy/install.yaml: generated from kosmos.install, valid, and equal to the chart's defaults."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
-from conftest import REPO, render_objects
+from generate import render  # deploy/generate.py
 
+from conftest import REPO, render_objects
 from kosmos.api.crd import crd_manifest
 from kosmos.install import install_manifests
 
@@ -18,21 +19,30 @@ _HELM_ONLY_LABELS = ("app.kubernetes.io/instance", "app.kubernetes.io/managed-by
 
 
 def test_committed_bundle_is_up_to_date() -> None:
-    from generate import render  # deploy/generate.py
+    assert BUNDLE.read_text(encoding="utf-8") == render(), (
+        "run: PYTHONPATH=operator python3 deploy/generate.py"
+    )
 
-    assert BUNDLE.read_text(encoding="utf-8") == render(), "run: PYTHONPATH=operator python3 deploy/generate.py"
 
-
-@pytest.mark.parametrize("document", list(yaml.safe_load_all(BUNDLE.read_text(encoding="utf-8"))),
-                         ids=lambda d: f"{d['kind']}/{d['metadata']['name']}")
+@pytest.mark.parametrize(
+    "document",
+    list(yaml.safe_load_all(BUNDLE.read_text(encoding="utf-8"))),
+    ids=lambda d: f"{d['kind']}/{d['metadata']['name']}",
+)
 def test_bundle_object_validates_against_kubernetes_1_33(document: dict[str, Any]) -> None:
     kubernetes_validate.validate(document, "1.33", strict=True)
 
 
 def test_bundle_holds_the_generated_crd() -> None:
-    crds = [d for d in yaml.safe_load_all(BUNDLE.read_text(encoding="utf-8")) if d["kind"] == "CustomResourceDefinition"]
+    crds = [
+        d
+        for d in yaml.safe_load_all(BUNDLE.read_text(encoding="utf-8"))
+        if d["kind"] == "CustomResourceDefinition"
+    ]
     assert crds == [crd_manifest()]
-    assert crds == [yaml.safe_load((REPO / "crds" / "experiments.kosmos.dev.yaml").read_text(encoding="utf-8"))]
+    assert crds == [
+        yaml.safe_load((REPO / "crds" / "experiments.kosmos.dev.yaml").read_text(encoding="utf-8"))
+    ]
 
 
 def test_bundle_namespace_enforces_restricted_pod_security() -> None:
@@ -51,18 +61,30 @@ def _comparable(obj: dict[str, Any]) -> dict[str, Any]:
         template["metadata"]["labels"] = strip(template["metadata"].get("labels"))
     if obj["kind"] in ("ClusterRole", "Role"):
         obj["rules"] = sorted(
-            ({"apiGroups": r["apiGroups"], "resources": r["resources"], "verbs": sorted(r["verbs"])} for r in obj["rules"]),
+            (
+                {
+                    "apiGroups": r["apiGroups"],
+                    "resources": r["resources"],
+                    "verbs": sorted(r["verbs"]),
+                }
+                for r in obj["rules"]
+            ),
             key=lambda r: (r["apiGroups"], r["resources"]),
         )
     return obj
 
 
 def test_chart_defaults_render_the_same_objects_as_the_bundle() -> None:
-    chart = {(o["kind"], o["metadata"]["name"]): _comparable(o) for o in render_objects() if o["kind"] != "ConfigMap"}
+    chart = {
+        (o["kind"], o["metadata"]["name"]): _comparable(o)
+        for o in render_objects()
+        if o["kind"] != "ConfigMap"
+    }
     bundle = {
         (o["kind"], o["metadata"]["name"]): _comparable(o)
         for o in install_manifests()
-        if o["kind"] not in ("Namespace", "CustomResourceDefinition")  # helm: --create-namespace, crds/
+        if o["kind"]
+        not in ("Namespace", "CustomResourceDefinition")  # helm: --create-namespace, crds/
     }
     assert sorted(chart) == sorted(bundle)
     for key, obj in bundle.items():

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from conftest import by_kind, render_objects
-
 from kosmos.install import install_manifests
 from kosmos.operator.client import cluster_rules, namespaced_rules
 from kosmos.operator.settings import OperatorSettings
 
 
-def _normalised(rules: list[dict[str, Any]]) -> list[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]]:
+def _normalised(
+    rules: list[dict[str, Any]],
+) -> list[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]]:
     """One (group, resource, verbs) row per group and resource: order and grouping don't matter."""
     rows = {}
     for rule in rules:
@@ -46,9 +47,13 @@ def test_rbac_binds_the_operator_service_account() -> None:
     objects = render_objects(namespace="ops")
     (account,) = by_kind(objects, "ServiceAccount")
     (deployment,) = by_kind(objects, "Deployment")
-    assert deployment["spec"]["template"]["spec"]["serviceAccountName"] == account["metadata"]["name"]
+    assert (
+        deployment["spec"]["template"]["spec"]["serviceAccountName"] == account["metadata"]["name"]
+    )
     for binding in by_kind(objects, "ClusterRoleBinding") + by_kind(objects, "RoleBinding"):
-        assert binding["subjects"] == [{"kind": "ServiceAccount", "name": account["metadata"]["name"], "namespace": "ops"}]
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": account["metadata"]["name"], "namespace": "ops"}
+        ]
 
 
 def test_no_rule_uses_wildcards_or_escalating_verbs() -> None:
@@ -62,7 +67,9 @@ def test_no_rule_uses_wildcards_or_escalating_verbs() -> None:
 def test_install_bundle_grants_exactly_the_declared_rules() -> None:
     (role,) = by_kind(install_manifests(), "ClusterRole")
     assert _normalised(role["rules"]) == _normalised(namespaced_rules() + cluster_rules())
-    namespaced = install_manifests(OperatorSettings.defaults().model_copy(update={"namespaces": ("research",)}))
+    namespaced = install_manifests(
+        OperatorSettings.defaults().model_copy(update={"namespaces": ("research",)})
+    )
     (cluster_role,) = by_kind(namespaced, "ClusterRole")
     assert _normalised(cluster_role["rules"]) == _normalised(cluster_rules())
     (role,) = by_kind(namespaced, "Role")
