@@ -38,46 +38,6 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | 
 {{- end }}
 
 {{/*
-The RBAC rules the operator declares beside its API calls (kosmos.operator.client:
-namespaced_rules() and cluster_rules()). tests/unit/deploy checks that these equal them.
-*/}}
-{{- define "kosmos.namespacedRules" -}}
-- apiGroups: [""]
-  resources: [configmaps]
-  verbs: [create, delete, get, list]
-- apiGroups: [""]
-  resources: [events]
-  verbs: [create, list, patch]
-- apiGroups: [""]
-  resources: [pods]
-  verbs: [get, list, watch]
-- apiGroups: [""]
-  resources: [pods/log]
-  verbs: [get]
-- apiGroups: [""]
-  resources: [resourcequotas]
-  verbs: [create, get]
-- apiGroups: [batch]
-  resources: [jobs]
-  verbs: [create, delete, get, list, watch]
-- apiGroups: [kosmos.dev]
-  resources: [experiments]
-  verbs: [create, delete, get, list, patch, watch]
-- apiGroups: [kosmos.dev]
-  resources: [experiments/status]
-  verbs: [get, patch]
-- apiGroups: [networking.k8s.io]
-  resources: [networkpolicies]
-  verbs: [create, delete, get, list]
-{{- end }}
-
-{{- define "kosmos.clusterRules" -}}
-- apiGroups: [scheduling.k8s.io]
-  resources: [priorityclasses]
-  verbs: [create, get]
-{{- end }}
-
-{{/*
 A settings value as an environment variable string: lists as JSON, whole numbers without
 a fraction. Helm reads every number in values as float64 and prints 1000000 as "1e+06",
 which pydantic would refuse as an int.

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import by_kind, render_objects
+from conftest import CHART, by_kind, render_objects
+from generate import render_rbac_rules_template  # deploy/generate.py
 from kosmos.install import install_manifests
 from kosmos.operator.client import cluster_rules, namespaced_rules
 from kosmos.operator.settings import OperatorSettings
@@ -75,3 +76,10 @@ def test_install_bundle_grants_exactly_the_declared_rules() -> None:
     (role,) = by_kind(namespaced, "Role")
     assert role["metadata"]["namespace"] == "research"
     assert _normalised(role["rules"]) == _normalised(namespaced_rules())
+
+
+def test_chart_rules_template_is_generated_from_the_operator_declaration() -> None:
+    committed = (CHART / "templates" / "_rbac_rules.tpl").read_text(encoding="utf-8")
+    assert committed == render_rbac_rules_template(), (
+        "run: PYTHONPATH=operator python3 deploy/generate.py"
+    )
