@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import CHART, by_kind, render_objects
 from generate import render_rbac_rules_template  # deploy/generate.py
+
+from conftest import CHART, by_kind, render_objects
 from kosmos.install import install_manifests
 from kosmos.operator.client import cluster_rules, namespaced_rules
 from kosmos.operator.settings import OperatorSettings
