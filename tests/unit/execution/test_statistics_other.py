@@ -213,3 +213,36 @@ def test_signed_rank_normal_approximation_equals_scipy_with_ties_and_zeros(
     d = (x - y)[x != y]
     ranks = st.rankdata(np.abs(d))
     assert r.statistic == pytest.approx(ranks[d > 0].sum())
+
+
+def _every_result() -> list[object]:
+    groups = list(PLANTS.values())
+    a, b = groups[0], groups[1]
+    return [
+        compute_correlation(a, b),
+        compute_correlation(a, b, method="spearman", alternative="less"),
+        compute_correlation(a, b, method="kendall"),
+        compute_kruskal(groups),
+        compute_mannwhitney(a, b, alternative="greater"),
+        compute_wilcoxon(a, b),
+        compute_chi_square([[10, 20], [30, 5]]),
+        check_normality(a),
+        check_homogeneity(groups),
+        check_bartlett(groups),
+        adjust_pvalues([0.01, float("nan")]),
+    ]
+
+
+def test_every_result_is_frozen_and_its_dict_is_strict_json_and_a_status_entry() -> None:
+    from dataclasses import FrozenInstanceError
+
+    from kosmos.api.status import StatisticEntry
+
+    for result in _every_result():
+        with pytest.raises(FrozenInstanceError):
+            result.p_value = 0.5  # type: ignore[attr-defined]
+        d = result.to_dict()  # type: ignore[attr-defined]
+        json.dumps(d, allow_nan=False)
+        if "test" in d:
+            entry = StatisticEntry.model_validate(d)
+            assert entry.p_value == d["pValue"]

@@ -1,0 +1,104 @@
+"""Exactly one error kind per outcome, with the documented precedence."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+from kosmos.api.errors import ErrorKind
+from kosmos.execution.sandbox.base import ResourceLimits, RunRequest
+from kosmos.execution.sandbox.local import classify
+from kosmos.execution.sandbox.process import ProcessOutcome
+
+REQUEST = RunRequest(code="", limits=ResourceLimits(timeout_seconds=5, memory_mb=64, cpu_time_seconds=2))
+OK = {"kosmosEnvelope": 1, "success": True, "errorKind": None, "error": None, "results": {}}
+
+
+def _exit(code: int) -> int:
+    return code << 8
+
+
+def _killed(sig: int) -> int:
+    return sig
+
+
+class FakeCgroup:
+    def __init__(self, *, oom: bool = False, pids: bool = False, cpu: float = 0.0) -> None:
+        self.oom, self.pids, self.cpu = oom, pids, cpu
+
+    def oom_killed(self) -> bool:
+        return self.oom
+
+    def pids_limit_hit(self) -> bool:
+        return self.pids
+
+    def cpu_seconds(self) -> float:
+        return self.cpu
+
+
+def _kind(outcome: ProcessOutcome, envelope=None, cgroup=None, full=False):
+    return classify(outcome, envelope, request=REQUEST, cgroup=cgroup, workspace_full=full)  # type: ignore[arg-type]
+
+
+def test_timeout_wins_over_everything_and_says_timeout() -> None:
+    verdict = _kind(ProcessOutcome(timed_out=True, output_limited=True, wait_status=_killed(9)), OK, FakeCgroup(oom=True))
+    assert verdict.kind is ErrorKind.TIMEOUT and "timeout" in (verdict.error or "")
+
+
+def test_output_flood_is_output_limit() -> None:
+    assert _kind(ProcessOutcome(output_limited=True, output_bytes=10)).kind is ErrorKind.OUTPUT_LIMIT
+
+
+def test_oom_kill_is_memory_and_says_memory() -> None:
+    verdict = _kind(ProcessOutcome(wait_status=_exit(137)), None, FakeCgroup(oom=True))
+    assert verdict.kind is ErrorKind.MEMORY and "memory" in (verdict.error or "")
+
+
+@pytest.mark.parametrize(("status", "kind"), [
+    (_exit(128 + signal.SIGXCPU), ErrorKind.CPU),
+    (_killed(signal.SIGXCPU), ErrorKind.CPU),
+    (_exit(128 + signal.SIGXFSZ), ErrorKind.FILE_SIZE),
+    (_exit(128 + signal.SIGSEGV), ErrorKind.RUNTIME),
+])
+def test_fatal_signals_map_to_their_kind(status: int, kind: ErrorKind) -> None:
+    assert _kind(ProcessOutcome(wait_status=status)).kind is kind
+
+
+def test_sigkill_after_the_cpu_limit_is_cpu_and_before_it_is_runtime() -> None:
+    killed = ProcessOutcome(wait_status=_exit(128 + signal.SIGKILL))
+    assert _kind(killed, None, FakeCgroup(cpu=2.5)).kind is ErrorKind.CPU
+    assert _kind(killed, None, FakeCgroup(cpu=0.1)).kind is ErrorKind.RUNTIME
+
+
+def test_pids_limit_with_a_failed_run_is_process_limit() -> None:
+    failed = {**OK, "success": False, "errorKind": "runtime", "error": "x"}
+    assert _kind(ProcessOutcome(wait_status=_exit(1)), failed, FakeCgroup(pids=True)).kind is ErrorKind.PROCESS_LIMIT
+
+
+@pytest.mark.parametrize(("raw", "message", "kind"), [
+    ("runtime", "BlockingIOError: [Errno 11] Resource temporarily unavailable", ErrorKind.PROCESS_LIMIT),
+    ("runtime", "RuntimeError: can't start new thread", ErrorKind.PROCESS_LIMIT),
+    ("runtime", "OSError: [Errno 28] No space left on device", ErrorKind.FILE_SIZE),
+    ("memory", "MemoryError", ErrorKind.MEMORY),
+    ("file_size", "OSError: [Errno 27] File too large", ErrorKind.FILE_SIZE),
+    ("data", "input 'x' could not be loaded", ErrorKind.DATA),
+    ("runtime", "ValueError: boom", ErrorKind.RUNTIME),
+    ("not-a-kind", "weird", ErrorKind.RUNTIME),
+])
+def test_envelope_kinds_are_refined_from_the_error(raw: str, message: str, kind: ErrorKind) -> None:
+    envelope = {**OK, "success": False, "errorKind": raw, "error": message}
+    verdict = _kind(ProcessOutcome(wait_status=_exit(1)), envelope)
+    assert verdict.kind is kind
+    if kind is ErrorKind.MEMORY:
+        assert "memory" in (verdict.error or "")
+
+
+def test_missing_envelope_is_runtime_unless_the_workspace_is_full() -> None:
+    assert _kind(ProcessOutcome(wait_status=_exit(0))).kind is ErrorKind.RUNTIME
+    assert _kind(ProcessOutcome(wait_status=_exit(1)), full=True).kind is ErrorKind.FILE_SIZE
+
+
+def test_successful_envelope_is_success() -> None:
+    verdict = _kind(ProcessOutcome(wait_status=_exit(0)), OK)
+    assert verdict.success and verdict.kind is None
