@@ -25,7 +25,7 @@ from kosmos.execution import statistics as ks
 
 __all__ = ["run"]
 
-NIST_DIR = Path("/work/shared/reference/nist_anova")
+NIST_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference" / "nist_anova"
 _MAX_LRE = 15.0
 
 

@@ -90,16 +90,21 @@ def _cmd_crd(args: argparse.Namespace) -> int:
 
 def _cmd_render(args: argparse.Namespace) -> int:
     from kosmos.execution.local_run import load_manifest  # noqa: PLC0415
+    from kosmos.execution.validator import ProgramRejected  # noqa: PLC0415
     from kosmos.operator.render import render_objects  # noqa: PLC0415
-    from kosmos.operator.settings import load_settings  # noqa: PLC0415
+    from kosmos.operator.settings import OperatorSettings  # noqa: PLC0415
 
     try:
         experiment = load_manifest(Path(args.file))
         objects = render_objects(
-            experiment.model_dump(by_alias=True, exclude_none=True, mode="json"), load_settings()
+            experiment.model_dump(by_alias=True, exclude_none=True, mode="json"),
+            OperatorSettings.from_env(),
         )
-    except ManifestError as exc:
-        print(f"kosmos render: {args.file}: {exc}", file=sys.stderr)
+    except (ManifestError, ProgramRejected) as exc:
+        print(f"kosmos render: {args.file}: {exc.kind}: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except FileNotFoundError as exc:
+        print(f"kosmos render: {exc.filename}: no such file", file=sys.stderr)
         return EXIT_INVALID
     sys.stdout.write(dump_all(objects))
     return EXIT_SUCCEEDED
@@ -107,9 +112,10 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
 def _cmd_operator(args: argparse.Namespace) -> int:
     from kosmos.operator.main import run_operator  # noqa: PLC0415
-    from kosmos.operator.settings import load_settings  # noqa: PLC0415
+    from kosmos.operator.settings import OperatorSettings  # noqa: PLC0415
 
-    return run_operator(load_settings())
+    run_operator(OperatorSettings.from_env())
+    return EXIT_SUCCEEDED
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -35,6 +35,13 @@ def _now() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _drop(history: list[Any], request: object) -> None:
+    for index in range(len(history) - 1, -1, -1):
+        if history[index] is request:
+            del history[index]
+            return
+
+
 def _selector(text: str | None) -> dict[str, str]:
     pairs = [part.split("=", 1) for part in (text or "").split(",") if "=" in part]
     return {key.strip().rstrip("="): value.strip() for key, value in pairs}
@@ -79,6 +86,21 @@ class KosmosEmulator(kmock.KubernetesEmulator):
                 meta["generation"] = generation + 1 if new.get("spec") != old.get("spec") else generation
 
     async def _handle(self, request: kmock.Request) -> aiohttp.web.StreamResponse:
+        """Serve one request, then forget it.
+
+        kmock keeps every request for assertions and finds each new one in that whole history
+        (by identity, for every reaction), so a long test turns quadratic: 200 Experiments took
+        minutes inside kmock's filtering. Kosmos' tests assert on objects, never on request
+        logs, so only the requests still in flight are kept.
+        """
+        try:
+            return await self._serve(request)
+        finally:
+            _drop(self._requests, request)
+            for payload in self._payloads:
+                _drop(payload._requests, request)  # noqa: SLF001 - kmock's own history
+
+    async def _serve(self, request: kmock.Request) -> aiohttp.web.StreamResponse:
         if request.resource == PODS and request.subresource == "log" and request.name:
             text = self.pod_logs.get((request.namespace or "", request.name))
             if text is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -22,7 +23,10 @@ from kosmos.execution.statistics import (
     compute_ttest,
 )
 
-REFERENCE = Path("/work/shared/reference")
+# ../shared/reference beside the repository, or KOSMOS_REFERENCE_DIR (as tests/conftest.py).
+_REFERENCE_DIR = Path(os.environ.get("KOSMOS_REFERENCE_DIR")
+                      or Path(__file__).resolve().parents[4] / "shared" / "reference")
+REFERENCE = _REFERENCE_DIR
 SLEEP = json.loads((REFERENCE / "r_cases" / "01_sleep_welch_t.json").read_text())["inputs"]
 PLANTS = json.loads((REFERENCE / "r_cases" / "07_plantgrowth_oneway_anova.json").read_text())[
     "inputs"

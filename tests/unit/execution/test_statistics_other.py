@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import math
 from pathlib import Path
 
@@ -31,7 +32,10 @@ from kosmos.execution.statistics import (
     compute_wilcoxon,
 )
 
-_PLANT_CASE = Path("/work/shared/reference/r_cases/07_plantgrowth_oneway_anova.json")
+# ../shared/reference beside the repository, or KOSMOS_REFERENCE_DIR (as tests/conftest.py).
+_REFERENCE_DIR = Path(os.environ.get("KOSMOS_REFERENCE_DIR")
+                      or Path(__file__).resolve().parents[4] / "shared" / "reference")
+_PLANT_CASE = _REFERENCE_DIR / "r_cases" / "07_plantgrowth_oneway_anova.json"
 PLANTS = json.loads(_PLANT_CASE.read_text())["inputs"]["groups"]
 
 

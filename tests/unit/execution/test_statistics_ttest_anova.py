@@ -7,6 +7,7 @@ file) compared at half a unit in the last printed digit, and NIST StRD certified
 from __future__ import annotations
 
 import json
+import os
 import math
 from decimal import Decimal
 from fractions import Fraction
@@ -31,7 +32,10 @@ from kosmos.execution.statistics import (
     compute_ttest,
 )
 
-REFERENCE = Path("/work/shared/reference")
+# ../shared/reference beside the repository, or KOSMOS_REFERENCE_DIR (as tests/conftest.py).
+_REFERENCE_DIR = Path(os.environ.get("KOSMOS_REFERENCE_DIR")
+                      or Path(__file__).resolve().parents[4] / "shared" / "reference")
+REFERENCE = _REFERENCE_DIR
 GOLDEN = Path(__file__).resolve().parents[2] / "golden"
 
 

@@ -8,6 +8,8 @@ current user and kept open, so a process that later drops privileges can still s
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import functools
 import os
 import shutil
@@ -153,6 +155,7 @@ def discover() -> Toolchain:
     os.chmod(mountpoints, 0o755)  # noqa: S103 - empty mountpoints the sandbox uid must traverse
     for name in ("stage", "ws"):
         os.mkdir(os.path.join(mountpoints, name), 0o755)
+    atexit.register(_remove_mountpoints, mountpoints)
     return Toolchain(
         bwrap=bwrap,
         python_host=python,
@@ -166,6 +169,13 @@ def discover() -> Toolchain:
         mountpoints=mountpoints,
         merged_usr=os.path.islink("/lib"),
     )
+
+
+def _remove_mountpoints(mountpoints: str) -> None:
+    """Remove the empty mountpoint directories when the process exits (rmdir: never a tree)."""
+    for path in (os.path.join(mountpoints, "stage"), os.path.join(mountpoints, "ws"), mountpoints):
+        with contextlib.suppress(OSError):
+            os.rmdir(path)
 
 
 def staged(toolchain: Toolchain, host_path: str) -> str:
