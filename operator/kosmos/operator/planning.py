@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from kosmos.api.errors import ManifestError
+from kosmos.api.manifest import manifest_error_from
 from kosmos.api.spec import ExperimentSpec
 from kosmos.operator.naming import RunPlan
 from kosmos.operator.settings import OperatorSettings
@@ -36,8 +37,6 @@ def generation_of(body: Mapping[str, Any]) -> int:
 
 def spec_of(body: Mapping[str, Any]) -> ExperimentSpec:
     """The typed spec, or a ManifestError naming each bad field."""
-    from kosmos.execution.local_run import manifest_error_from  # noqa: PLC0415 - shared message format
-
     try:
         return ExperimentSpec.model_validate(body.get("spec") or {})
     except ValidationError as exc:
