@@ -80,16 +80,21 @@ def run_experiment(
     generator = CodeGenerator(template_dirs=template_dirs)
     with _step(progress, "generate"):
         generator.check_spec(spec)
-        program = generator.program_for(spec)
     status: ExperimentStatus
     result: ExecutionResult | None = None
+    program = None
     try:
+        with _step(progress, "generate"):
+            program = generator.program_for(spec)  # a custom template may be refused here
         with _step(progress, "validate"):
             validate_resources(spec.resources)
             validate_program(program.code)
+    except ManifestError:
+        raise
     except KosmosError as exc:
         status = reporting.failed_before_run_status(
-            exc.kind, exc.message, generation=generation, code_hash=program.code_hash, start_time=started
+            exc.kind, exc.message, generation=generation,
+            code_hash=program.code_hash if program else None, start_time=started,
         )
     else:
         with _step(progress, "run"):

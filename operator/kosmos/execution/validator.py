@@ -201,6 +201,9 @@ DENIED_ATTRIBUTES: frozenset[str] = frozenset(
     }
 )
 
+# Calls that reach an attribute by a name given as data (builtins and the operator module's).
+_REFLECTIVE_NAME_ARGUMENT = frozenset({"getattr", "setattr", "delattr", "hasattr", "attrgetter", "methodcaller"})
+
 _ALLOWED_DUNDER_NAMES = frozenset({"__name__", "__file__", "__doc__", "__annotations__"})
 
 
@@ -261,6 +264,7 @@ def _module_allowed(module: str, allowed: frozenset[str]) -> bool:
 class _Checker(ast.NodeVisitor):
     def __init__(self, allowed: frozenset[str]) -> None:
         self.allowed = allowed
+        self._called: set[int] = set()  # ids of the func nodes of calls already checked
 
     def _reject(self, node: ast.AST, reason: str) -> None:
         line = getattr(node, "lineno", None)
@@ -298,8 +302,15 @@ class _Checker(ast.NodeVisitor):
         for alias in node.names:
             if alias.name in DENIED_ATTRIBUTES or alias.name in DENIED_NAMES:
                 self._reject(node, f"importing {alias.name!r} from {module!r} is not allowed")
+            if alias.name in _REFLECTIVE_NAME_ARGUMENT and alias.asname not in (None, alias.name):
+                self._reject(node, f"importing {alias.name!r} under another name is not allowed")
+
+    def _reflective_reference(self, node: ast.Name | ast.Attribute, name: str) -> None:
+        if name in _REFLECTIVE_NAME_ARGUMENT and id(node) not in self._called:
+            self._reject(node, f"{name} may only be called directly (its names are checked there)")
 
     def visit_Name(self, node: ast.Name) -> None:
+        self._reflective_reference(node, node.id)
         if node.id in DENIED_NAMES:
             self._reject(node, f"use of {node.id!r} is not allowed")
         if (
@@ -310,19 +321,30 @@ class _Checker(ast.NodeVisitor):
             self._reject(node, f"use of the interpreter name {node.id!r} is not allowed")
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
+        self._reflective_reference(node, node.attr)
         if node.attr in DENIED_ATTRIBUTES:
             self._reject(node, f"access to attribute {node.attr!r} is not allowed")
         self.generic_visit(node)
 
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
-        reflective = ("getattr", "setattr", "delattr", "hasattr")
-        if isinstance(func, ast.Name) and func.id in reflective and len(node.args) >= 2:
-            name = node.args[1]
-            if isinstance(name, ast.Constant) and isinstance(name.value, str):  # noqa: SIM102
-                if name.value.startswith("__") or name.value in DENIED_ATTRIBUTES:
-                    self._reject(node, f"{func.id}() of attribute {name.value!r} is not allowed")
+        called = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+        if called in _REFLECTIVE_NAME_ARGUMENT:
+            self._called.add(id(func))
+            names = node.args[1:2] if called in ("getattr", "setattr", "delattr", "hasattr") else node.args
+            for name in [*names, *(k.value for k in node.keywords if k.arg == "name")]:
+                self._check_reflected_name(node, called, name)
         self.generic_visit(node)
+
+    def _check_reflected_name(self, node: ast.Call, called: str, name: ast.expr) -> None:
+        """An attribute reached by name must be named literally, so the checks above see it."""
+        if not (isinstance(name, ast.Constant) and isinstance(name.value, str)):
+            self._reject(node, f"{called}() with a computed attribute name is not allowed; "
+                               "name the attribute literally")
+            return
+        for part in name.value.split("."):  # attrgetter("a.b") walks a dotted path
+            if part.startswith("__") or part in DENIED_ATTRIBUTES:
+                self._reject(node, f"{called}() of attribute {part!r} is not allowed")
 
 
 def validate_program(code: str, *, policy: ValidationPolicy | None = None) -> None:

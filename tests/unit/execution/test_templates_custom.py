@@ -251,3 +251,26 @@ def test_a_configmap_template_without_its_schema_is_refused() -> None:
     with pytest.raises(TemplateError) as caught:
         generator.generate("lonely", {})
     assert "lonely.schema.json" in caught.value.message
+
+
+def test_kosmos_run_reports_a_refused_custom_template_as_a_failed_validation(tmp_path: Path) -> None:
+    _write(tmp_path, "evil", "X = {{ ''.__class__.__mro__ }}\nresults = {}\n", {"type": "object"})
+    manifest = {
+        "apiVersion": "kosmos.dev/v1alpha1",
+        "kind": "Experiment",
+        "metadata": {"name": "evil"},
+        "spec": {"type": "evil", "inputs": [{"name": "dataset", "format": "csv", "inline": SLEEP_CSV}]},
+    }
+    path = tmp_path / "evil.yaml"
+    path.write_text(yaml.safe_dump(manifest), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "kosmos.cli", "run", str(path), "--template-dir", str(tmp_path),
+         "-o", "json"],
+        cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert done.returncode == 1, done.stderr[-2000:]
+    status = json.loads(done.stdout)["status"]
+    assert status["phase"] == "Failed"
+    assert status["execution"]["errorKind"] == "validation"
+    assert "sandboxed template environment" in status["execution"]["error"]
+    assert "__class__" in status["execution"]["error"]

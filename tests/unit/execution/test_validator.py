@@ -152,3 +152,30 @@ def test_resource_requests_above_policy_name_the_field(
 
 def test_network_is_allowed_only_when_the_policy_allows_it() -> None:
     validate_resources(Resources(network_access=True), ValidationPolicy(allow_network=True))
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        ('import os\ngetattr(os, "sys" + "tem")("id")\n', "getattr() with a computed attribute name"),
+        ('import os\nname = "fork"\nhasattr(os, name)\n', "hasattr() with a computed attribute name"),
+        ('import operator, os\noperator.attrgetter("sys" + "tem")(os)\n', "attrgetter() with a computed"),
+        ('import operator, os\noperator.attrgetter("path.__class__")(os)\n', "attrgetter() of attribute '__class__'"),
+        ('import operator\noperator.methodcaller("__reduce__")\n', "methodcaller() of attribute '__reduce__'"),
+        ("from operator import attrgetter as pick\n", "importing 'attrgetter' under another name"),
+        ("reach = getattr\n", "getattr may only be called directly"),
+        ("import operator\nreach = operator.attrgetter\n", "attrgetter may only be called directly"),
+    ],
+)
+def test_attributes_reached_by_computed_names_are_refused(code: str, reason: str) -> None:
+    with pytest.raises(ProgramRejected) as caught:
+        validate_program(code)
+    assert caught.value.kind == ErrorKind.VALIDATION
+    assert reason in caught.value.message
+
+
+def test_reflection_with_literal_harmless_names_stays_allowed() -> None:
+    validate_program(
+        "import operator\nimport numpy as np\n"
+        "x = getattr(np, 'float64', None)\nkey = operator.attrgetter('real')\nresults = {}\n"
+    )
