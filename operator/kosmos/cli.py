@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -55,9 +56,18 @@ def _progress_printer(enabled: bool) -> Any:
     return show
 
 
+class _Terminated(Exception):  # noqa: N818 - a signal, not an error of ours
+    """SIGTERM arrived: unwind like Ctrl-C so the sandbox and its job directory are cleaned up."""
+
+
+def _raise_terminated(signum: int, _frame: object) -> None:
+    raise _Terminated(signum)
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from kosmos.execution.local_run import load_manifest, run_experiment  # noqa: PLC0415
 
+    signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         experiment = load_manifest(Path(args.file))
         outcome = run_experiment(
@@ -72,6 +82,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     except FileNotFoundError as exc:
         print(f"kosmos run: {exc.filename}: no such file", file=sys.stderr)
         return EXIT_INVALID
+    except (_Terminated, KeyboardInterrupt) as exc:
+        signum = exc.args[0] if isinstance(exc, _Terminated) else signal.SIGINT
+        print(f"kosmos run: {args.file}: interrupted by {signal.Signals(signum).name}; "
+              "the sandbox was stopped and its files removed", file=sys.stderr)
+        return 128 + int(signum)
     sys.stdout.write(dump(outcome.experiment, args.output))
     phase = outcome.status.phase
     if sys.stderr.isatty():

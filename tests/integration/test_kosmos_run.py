@@ -163,3 +163,47 @@ def test_validation_failure_is_reported_in_status_without_running(repo: Path, tm
     assert status["execution"]["errorKind"] == "validation"
     assert "subprocess" in status["execution"]["error"]
     assert "exitCode" not in status["execution"]
+
+
+def test_sigterm_stops_the_sandbox_and_removes_the_job_directory(repo: Path, tmp_path: Path) -> None:
+    """`timeout` or a CI runner sends SIGTERM: nothing of the run (files, processes) may stay."""
+    import os  # noqa: PLC0415
+    import signal  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    manifest = tmp_path / "sleepy.yaml"
+    manifest.write_text(yaml.safe_dump({
+        "apiVersion": "kosmos.dev/v1alpha1", "kind": "Experiment", "metadata": {"name": "sleepy"},
+        "spec": {"code": "import time\ntime.sleep(120)\nresults = {}\n",
+                 "inputs": [{"name": "dataset", "format": "csv", "inline": "a\n1\n"}]},
+    }), encoding="utf-8")
+    scratch = tmp_path / "scratch"  # inside pytest's 0700 tmp: runs fall back to /tmp as root
+    scratch.mkdir()
+    if os.geteuid() == 0:
+        scratch = Path(tempfile.mkdtemp(prefix="kosmos-sigterm-", dir="/tmp"))  # noqa: S108
+        scratch.chmod(0o755)
+    process = subprocess.Popen([sys.executable, "-m", "kosmos.cli", "run", str(manifest)], cwd=repo,
+                               env={**os.environ, "TMPDIR": str(scratch)}, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(scratch.glob("kosmos-job-*")):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the run never started"
+        time.sleep(0.05)
+    time.sleep(1.0)  # let the sandbox start the program
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 128 + signal.SIGTERM
+    assert "interrupted by SIGTERM" in err
+    assert out == ""
+    assert list(scratch.glob("kosmos-job-*")) == []
+    leftovers = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if str(scratch) in (proc / "cmdline").read_text(errors="replace"):
+                    leftovers.append(proc.name)
+            except OSError:
+                continue
+    assert leftovers == []

@@ -99,11 +99,12 @@ class Resources(_Model):
     """Hard limits of one run; the sandbox and the Job enforce them."""
 
     cpu: str = Field(default="1", description="CPU limit as a Kubernetes quantity, e.g. \"1\" or \"500m\".")
-    memory_mb: int = Field(default=512, alias="memoryMB", gt=0, le=1_048_576, description="Memory limit in MiB.")
-    timeout_seconds: int = Field(default=300, gt=0, le=86_400, description="Wall-clock limit in seconds.")
-    max_file_size_mb: int = Field(default=100, alias="maxFileSizeMB", gt=0, le=1_048_576, description="Largest file the program may write, in MiB.")
+    memory_mb: int = Field(default=512, alias="memoryMB", strict=True, gt=0, le=1_048_576, description="Memory limit in MiB.")
+    timeout_seconds: int = Field(default=300, strict=True, gt=0, le=86_400, description="Wall-clock limit in seconds.")
+    max_file_size_mb: int = Field(default=100, alias="maxFileSizeMB", strict=True, gt=0, le=1_048_576, description="Largest file the program may write, in MiB.")
     network_access: bool = Field(
         default=False,
+        strict=True,  # `networkAccess: "no"` must not be read as a choice
         description="Allow network access; refused unless the operator's policy allows it.",
     )
 

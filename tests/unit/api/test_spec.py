@@ -75,3 +75,20 @@ def test_yaml_with_two_documents_is_refused() -> None:
 def test_resources_convert_millicores() -> None:
     assert Resources(cpu="500m").cpu_cores == 0.5
     assert Experiment.model_validate(manifest()).spec.resources.cpu_cores == 1.0
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("timeoutSeconds", True, "valid integer"),
+        ("timeoutSeconds", "30", "valid integer"),
+        ("memoryMB", 256.5, "valid integer"),
+        ("networkAccess", "no", "valid boolean"),
+    ],
+)
+def test_resources_take_their_own_types_only(field: str, value: object, expected: str) -> None:
+    """YAML `true` is not one second, and `"no"` is not a network decision."""
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(manifest(resources={field: value}))
+    assert caught.value.field == f"spec.resources.{field}"
+    assert f"spec.resources.{field}: got {value!r}; input should be a {expected}" in str(caught.value)

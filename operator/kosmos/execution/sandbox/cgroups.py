@@ -15,7 +15,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-__all__ = ["RunCgroup", "create"]
+__all__ = [
+    "RunCgroup", "create", "sweep_stale"]
 
 _ROOT = "/sys/fs/cgroup"
 
@@ -154,6 +155,7 @@ def _create_v2(memory_bytes: int, pids: int, cpu_count: float) -> RunCgroup | No
     base = _v2_base()
     if base is None:
         return None
+    sweep_stale(base)
     leaf = os.path.join(base, f"run-{uuid.uuid4().hex[:12]}")
     try:
         os.mkdir(leaf)
@@ -180,6 +182,7 @@ def _create_v1(memory_bytes: int, pids: int, cpu_count: float) -> RunCgroup | No
                 if ctrl in ("memory", "pids"):
                     raise OSError(f"no v1 {ctrl} hierarchy")
                 continue
+            sweep_stale(os.path.join(mount, "kosmos"))
             leaf = os.path.join(mount, "kosmos", name)
             os.makedirs(leaf)
             group.dirs[ctrl] = leaf
@@ -198,6 +201,34 @@ def _create_v1(memory_bytes: int, pids: int, cpu_count: float) -> RunCgroup | No
         group.remove(wait_seconds=0)
         return None
     return group
+
+
+_STALE_SECONDS = 300.0
+_swept: set[str] = set()
+
+
+def sweep_stale(parent: str) -> int:
+    """Remove empty ``run-*`` groups older than five minutes under ``parent``.
+
+    A run whose supervisor was killed with SIGKILL cannot remove its cgroup; the next run in
+    a new process does (once per parent and process). Live groups are never empty; rmdir
+    refuses a group that still has a process. Returns how many went.
+    """
+    if parent in _swept:
+        return 0
+    _swept.add(parent)
+    removed = 0
+    now = time.time()
+    with contextlib.suppress(OSError), os.scandir(parent) as entries:
+        for entry in entries:
+            if not entry.name.startswith("run-") or not entry.is_dir(follow_symlinks=False):
+                continue
+            with contextlib.suppress(OSError):
+                if now - entry.stat().st_mtime > _STALE_SECONDS and not _read(
+                        os.path.join(entry.path, "cgroup.procs")):
+                    os.rmdir(entry.path)
+                    removed += 1
+    return removed
 
 
 def create(mode: str, *, memory_bytes: int, pids: int, cpu_count: float) -> RunCgroup | None:

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 
 from kosmos.execution.sandbox.base import SandboxUnavailableError
 
-__all__ = ["HostTree", "Toolchain", "discover", "reachable_by_others"]
+__all__ = [
+    "HostTree", "Toolchain", "discover", "reachable_by_others", "scratch_root"]
 
 _SANDBOX_PYTHON = "/opt/python"
 _SANDBOX_VENV = "/opt/venv"
@@ -151,7 +152,7 @@ def discover() -> Toolchain:
             stage_fd = os.open(stage_host, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         except OSError as exc:
             raise SandboxUnavailableError(f"cannot open {stage_host} to bind it: {exc}") from exc
-    mountpoints = tempfile.mkdtemp(prefix="kosmos-mnt-")
+    mountpoints = tempfile.mkdtemp(prefix="kosmos-mnt-", dir=scratch_root())
     os.chmod(mountpoints, 0o755)  # noqa: S103 - empty mountpoints the sandbox uid must traverse
     for name in ("stage", "ws"):
         os.mkdir(os.path.join(mountpoints, name), 0o755)
@@ -168,6 +169,23 @@ def discover() -> Toolchain:
         stage_fd=stage_fd,
         mountpoints=mountpoints,
         merged_usr=os.path.islink("/lib"),
+    )
+
+
+def scratch_root() -> str:
+    """Where per-run directories go: the temp directory, if the sandbox uid can reach it.
+
+    As root the program runs as another uid, which must traverse to its job directory and to
+    the mountpoints; a private TMPDIR (say inside a 0700 home) would make bwrap fail to exec.
+    """
+    candidate = tempfile.gettempdir()
+    if os.geteuid() != 0 or reachable_by_others(candidate):
+        return candidate
+    if reachable_by_others("/tmp"):
+        return "/tmp"  # noqa: S108 - a world-traversable, sticky scratch directory
+    raise SandboxUnavailableError(
+        f"the temporary directory {candidate} is not reachable by the sandbox uid; "
+        "set TMPDIR to a directory every user can traverse"
     )
 
 

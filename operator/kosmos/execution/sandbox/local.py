@@ -140,7 +140,8 @@ class LocalSandbox:
                                pids=limits.max_processes + 4, cpu_count=limits.cpu_count)
         job_dir = workspace.make_job_dir(request.code, request.inputs, request.parameters,
                                          sys_path=list(tc.sys_path), max_results_bytes=st.max_results_bytes,
-                                         root=st.workspace_root)
+                                         root=st.workspace_root or discovery.scratch_root(),
+                                         owner=(uid, gid))
         outcome: ProcessOutcome | None = None
         try:
             limits_arg = rlimits.encode(rlimits.rlimits_for(

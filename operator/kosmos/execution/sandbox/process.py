@@ -188,9 +188,12 @@ def run_supervised(argv: Sequence[str], *, executable: str, setup: ChildSetup, i
         )
     except (OSError, subprocess.SubprocessError) as exc:
         parent_sock.setblocking(False)
-        detail = str(exc)
+        said = []  # the child says "ok" before it drops privileges; a later failure is in exc
         with contextlib.suppress(OSError):
-            detail = parent_sock.recv(4096).decode(errors="replace")
+            while True:
+                said.append(parent_sock.recv(4096).decode(errors="replace"))
+        errors = [text for text in said if text.startswith("error")]
+        detail = errors[-1] if errors else f"{type(exc).__name__}: {exc}"
         raise SpawnError(f"could not start the sandbox: {detail}") from exc
     finally:
         child_sock.close()

@@ -27,12 +27,15 @@ _FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 def make_job_dir(code: str, inputs: Iterable[InputFile], parameters: dict[str, Any], *,
                  sys_path: list[str], max_results_bytes: int, root: str | None = None,
-                 artifacts_dir: str = "/workspace/artifacts") -> str:
-    """Write job.json, program.py and inputs/ into a fresh directory readable by the sandbox uid."""
-    path = tempfile.mkdtemp(prefix="kosmos-job-", dir=root)
-    os.chmod(path, 0o755)  # noqa: S103 - the sandbox uid reads it (bound read-only)
+                 artifacts_dir: str = "/workspace/artifacts", owner: tuple[int, int] | None = None) -> str:
+    """Write job.json, program.py and inputs/ into a fresh directory only the sandbox uid reads.
+
+    The program and its data may be private: the directory is 0700 and its files 0600, owned
+    by ``owner`` (the run's uid and gid, when the caller is root) and by the caller otherwise.
+    """
+    path = tempfile.mkdtemp(prefix="kosmos-job-", dir=root)  # 0700
     entries = []
-    os.mkdir(os.path.join(path, "inputs"), 0o755)
+    os.mkdir(os.path.join(path, "inputs"), 0o700)
     for index, item in enumerate(inputs):
         if item.format not in ("csv", "json"):
             raise ValueError(f"input {item.name!r}: format must be csv or json, got {item.format!r}")
@@ -43,13 +46,18 @@ def make_job_dir(code: str, inputs: Iterable[InputFile], parameters: dict[str, A
     job = {"program": "program.py", "parameters": parameters, "inputs": entries,
            "artifacts_dir": artifacts_dir, "sys_path": sys_path, "max_results_bytes": max_results_bytes}
     _write(os.path.join(path, "job.json"), json.dumps(job))
+    if owner is not None and os.geteuid() == 0:
+        for folder, _dirs, files in os.walk(path):
+            os.chown(folder, *owner)
+            for name in files:
+                os.chown(os.path.join(folder, name), *owner)
     return path
 
 
 def _write(path: str, text: str) -> None:
-    with open(path, "w", encoding="utf-8") as handle:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    with open(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
-    os.chmod(path, 0o644)
 
 
 def remove_job_dir(path: str) -> None:

@@ -88,6 +88,22 @@ def test_job_directory_holds_program_inputs_and_job(tmp_path: Path) -> None:
     assert not Path(path).exists()
 
 
+def test_job_directory_is_private_to_the_run_uid(tmp_path: Path) -> None:
+    owner = (os.getuid(), os.getgid()) if os.geteuid() != 0 else (1_500_000_123, 1_500_000_123)
+    path = make_job_dir("secret = 1", [InputFile("d", "csv", "name\nalice\n")], {}, sys_path=[],
+                        max_results_bytes=10, root=str(tmp_path), owner=owner)
+    modes = {str(p.relative_to(path)): (p.stat().st_mode & 0o777, p.stat().st_uid)
+             for p in [Path(path), *Path(path).rglob("*")]}
+    assert modes == {
+        ".": (0o700, owner[0]),
+        "inputs": (0o700, owner[0]),
+        "inputs/0.csv": (0o600, owner[0]),
+        "program.py": (0o600, owner[0]),
+        "job.json": (0o600, owner[0]),
+    }
+    remove_job_dir(path)
+
+
 def test_unknown_input_format_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="format must be csv or json"):
         make_job_dir("", [InputFile("d", "xml", "")], {}, sys_path=[], max_results_bytes=1, root=str(tmp_path))
