@@ -5,8 +5,10 @@ users (``ResultAnalyzer().analyze(results=..., experiment_type=...)``). Pure: it
 ``StatisticEntry`` dicts a program reported (``results["statistics"]``), result objects of
 :mod:`kosmos.execution.statistics`, or the documented Kosmos shapes such as
 ``{"correlation": r, "p_value": p, "n": n}``, and never recomputes a test from data it does
-not have. Several tests are adjusted for multiplicity (Holm by default). The wording states
-associations and differences, never causes.
+not have. Several tests are adjusted for multiplicity: by the method the results say they were
+adjusted with (``"adjustment": "fdr_bh"`` from the data_analysis template), else Holm. An
+optimizer's report (``experiment_type="optimization"``) is read for convergence. The wording
+states associations and differences, never causes.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ import math
 from typing import Any
 
 from kosmos.execution.effect_sizes import magnitude
-from kosmos.execution.statistics import adjust_pvalues
+from kosmos.execution.statistics import AdjustMethod, adjust_pvalues
 from kosmos.execution.stats.describe import (
     ASSUMPTION_TESTS,
     SMALL_SAMPLE,
     assumption_note,
     describe_effect,
+    describe_optimization,
     describe_test,
     entries_from,
     sample_sizes,
@@ -29,6 +32,9 @@ from kosmos.execution.stats.describe import (
 __all__ = ["ResultAnalyzer"]
 
 _LARGE_N_FOR_TINY = 100  # "large n" for the tiny-but-significant warning
+_DEFAULT_ALPHA = 0.05
+# Names programs give the adjustment they applied (R's p.adjust names included).
+_ADJUSTMENT_ALIASES = {"bh": "fdr_bh", "fdr": "fdr_bh", "benjamini-hochberg": "fdr_bh"}
 
 
 def _number(value: Any) -> float | None:
@@ -37,6 +43,35 @@ def _number(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return v if math.isfinite(v) else None
+
+
+def _level(alpha: Any, results: Any) -> tuple[float, list[str]]:
+    """The significance level: the caller's, else the one the results report, else 0.05."""
+    given, source = alpha, "alpha"
+    if given is None and isinstance(results, dict) and results.get("alpha") is not None:
+        given, source = results["alpha"], "results.alpha"
+    if given is None:
+        return _DEFAULT_ALPHA, []
+    level = _number(given)
+    if level is not None and 0 < level < 1:
+        return level, []
+    return _DEFAULT_ALPHA, [
+        f"{source} = {given!r} is not a number between 0 and 1; alpha = {_DEFAULT_ALPHA:g} "
+        "was used."
+    ]
+
+
+def _labels(results: Any) -> tuple[str, str] | None:
+    """Labels of the two groups a two-sample test compared, in the order it compared them."""
+    if not isinstance(results, dict):
+        return None
+    order = results.get("groupOrder")
+    if isinstance(order, list) and len(order) == 2:
+        return str(order[0]), str(order[1])
+    reference, other = results.get("reference"), results.get("other")
+    if isinstance(reference, str) and isinstance(other, str):
+        return other, reference  # differential_expression tests `other` against `reference`
+    return None
 
 
 class ResultAnalyzer:
@@ -51,6 +86,21 @@ class ResultAnalyzer:
     def __init__(self, *, adjustment_method: str = "holm") -> None:
         self.adjustment_method = adjustment_method
 
+    def _adjustment(self, results: Any) -> tuple[str, list[str]]:
+        """The method the results were adjusted with (kept, not contradicted), else our own."""
+        declared = None
+        if isinstance(results, dict):
+            declared = results.get("adjustment", results.get("adjustmentMethod"))
+        if not isinstance(declared, str):
+            return self.adjustment_method, []
+        name = _ADJUSTMENT_ALIASES.get(declared.lower(), declared.lower())
+        if name in {m.value for m in AdjustMethod}:
+            return name, []
+        return self.adjustment_method, [
+            f"The results report p-values adjusted by {declared!r}, which the analysis does not "
+            f"know; the analysis adjusted the tests with {self.adjustment_method} instead."
+        ]
+
     def analyze(
         self,
         results: Any = None,
@@ -63,7 +113,11 @@ class ResultAnalyzer:
         ``p_value`` (of the primary, first, test), ``adjusted_p_values`` and
         ``adjustment_method`` (with several tests, else None), ``effect_size`` (name, value,
         ci_low, ci_high, magnitude), ``effect_magnitude``, ``interpretation`` (one or two
-        sentences), ``warnings``, ``tests`` (one summary per test) and ``assumptions``.
+        sentences; it names the variable or pair of variables the primary test is about when
+        the entry says, and the groups by label), ``warnings``, ``tests`` (one summary per test)
+        and ``assumptions``. With ``experiment_type="optimization"`` the results are an
+        optimizer's report: no significance, ``converged``, and an interpretation that claims
+        no optimum when the optimizer did not converge.
 
         Examples
         --------
@@ -75,23 +129,33 @@ class ResultAnalyzer:
         >>> out["significance"], out["effect_magnitude"]
         (True, 'large')
         """
+        level, notes = _level(alpha, results)
+        if experiment_type == "optimization" and isinstance(results, dict):
+            return self._optimization(results, level, notes)
         entries = entries_from(results, experiment_type)
-        level = _number(alpha)
-        if level is None and isinstance(results, dict):
-            level = _number(results.get("alpha"))
-        level = 0.05 if level is None else level
         tests = [e for e in entries if e.get("test") not in ASSUMPTION_TESTS]
         checks = [e for e in entries if e.get("test") in ASSUMPTION_TESTS]
         for e in tests:
             checks.extend(a for a in e.get("assumptions", []) or [] if isinstance(a, dict))
         if not tests:
-            return self._empty(level, "No statistical test was reported, so nothing was analysed.")
+            out = self._empty(level, "No statistical test was reported, so nothing was analysed.")
+            out["warnings"] = notes
+            return out
 
         p_values = [_number(e.get("pValue")) for e in tests]
+        for index, p in enumerate(p_values):
+            if p is not None and not 0 <= p <= 1:
+                notes.append(
+                    f"Test {index + 1} ({tests[index].get('test')}) reported p = {p:g}, outside "
+                    "[0, 1]; it was treated as not reported."
+                )
+                p_values[index] = None
         adjusted: list[float | None] = list(p_values)
         method = None
         if sum(p is not None for p in p_values) > 1:
-            adj = adjust_pvalues(p_values, method=self.adjustment_method)
+            chosen, unknown = self._adjustment(results)
+            notes.extend(unknown)
+            adj = adjust_pvalues(p_values, method=chosen)
             adjusted = [None if math.isnan(a) else a for a in adj.adjusted]
             method = adj.method
 
@@ -99,11 +163,7 @@ class ResultAnalyzer:
             self._summary(e, p, a, level) for e, p, a in zip(tests, p_values, adjusted, strict=True)
         ]
         primary, first = summaries[0], tests[0]
-        warnings = self._warnings(first, primary, level, method)
-        order = results.get("groupOrder") if isinstance(results, dict) else None
-        labels = (
-            (str(order[0]), str(order[1])) if isinstance(order, list) and len(order) == 2 else None
-        )
+        warnings = [*notes, *self._warnings(first, primary, level, method)]
         interpretation = self._interpret(
             first,
             primary,
@@ -111,7 +171,7 @@ class ResultAnalyzer:
             level=level,
             method=method,
             n_tests=len(tests),
-            labels=labels,
+            labels=_labels(results),
         )
         return {
             "significance": primary["significant"],
@@ -137,6 +197,20 @@ class ResultAnalyzer:
             ],
             "experiment_type": experiment_type,
         }
+
+    def _optimization(
+        self, results: dict[str, Any], level: float, notes: list[str]
+    ) -> dict[str, Any]:
+        """An optimizer's report: did it converge, and where; no test, so no significance."""
+        out = self._empty(level, "")
+        interpretation, warnings = describe_optimization(results)
+        out.update(
+            interpretation=interpretation,
+            warnings=[*notes, *warnings],
+            converged=results.get("success") is not False,
+            experiment_type="optimization",
+        )
+        return out
 
     @staticmethod
     def _empty(level: float, text: str) -> dict[str, Any]:

@@ -9,7 +9,6 @@ kopf errors. Called by ``kosmos.operator.handlers``.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -93,17 +92,10 @@ def _terminal_status(result: ExecutionResult, plan: RunPlan, *, start: str, comp
     from kosmos.execution import reporting  # noqa: PLC0415 - scipy is imported only when analysing
 
     alpha = plan.parameters.get("alpha")
-    try:
-        status = reporting.status_for(
-            result, code_hash=plan.code_hash, generation=plan.generation, start_time=start,
-            completion_time=completion, alpha=float(alpha) if isinstance(alpha, (int, float)) else None,
-        )
-    except ImportError:  # the analyzer is optional in slim installs: report without analysis
-        stripped = dataclasses.replace(
-            result, output={k: v for k, v in (result.output or {}).items() if k != "statistics"})
-        status = reporting.status_for(stripped, code_hash=plan.code_hash, generation=plan.generation,
-                                      start_time=start, completion_time=completion)
-        status.results = result.output
+    status = reporting.status_for(  # an analysis that cannot run becomes a warning in status
+        result, code_hash=plan.code_hash, generation=plan.generation, start_time=start,
+        completion_time=completion, alpha=float(alpha) if isinstance(alpha, (int, float)) else None,
+    )
     return status.to_dict()
 
 
@@ -198,14 +190,16 @@ async def reconcile(body: Mapping[str, Any], ctx: ReconcileContext) -> Reconcile
         completion = (job or {}).get("status", {}).get("completionTime") or now
         new = _cap_results(_terminal_status(observation.result, plan, start=start or now, completion=now),
                            ctx.settings.results.max_results_bytes)
-        outcome.result = observation.result
+        from kosmos.execution.reporting import run_verdict  # noqa: PLC0415 - as _terminal_status
+
+        result = run_verdict(observation.result)  # judged as the status was (failed optimizer)
+        outcome.result = result
         outcome.run_seconds = _seconds_between(start or now, completion)
         outcome.result_bytes = len(json.dumps(new.get("results") or {}))
-        kind = observation.result.error_kind
         outcome.events.append(
             Event("Normal", "Succeeded", f"Experiment {plan.namespace}/{plan.experiment_name} succeeded")
-            if observation.result.success else
-            Event("Warning", "Failed", f"Run failed ({kind}): {observation.result.error}")
+            if result.success else
+            Event("Warning", "Failed", f"Run failed ({result.error_kind}): {result.error}")
         )
     else:
         new = {

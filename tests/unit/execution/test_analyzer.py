@@ -205,3 +205,83 @@ def test_interpretation_names_the_groups_the_program_reported() -> None:
     results = _sleep_results() | {"groupOrder": ["drug 1", "drug 2"]}
     text = ResultAnalyzer().analyze(results=results)["interpretation"]
     assert "the mean of group 'drug 1' is lower than that of group 'drug 2'" in text
+
+
+def _welch(p: float, **extra: object) -> dict:
+    return {"test": "welch_t", "statistic": 2.0, "df": 78.0, "pValue": p, "n": [40, 40]} | extra
+
+
+def test_p_values_the_program_adjusted_keep_its_method_and_values() -> None:
+    from kosmos.execution.statistics import adjust_pvalues  # noqa: PLC0415
+
+    p = [0.01, 0.04, 0.03]
+    for declared in ("fdr_bh", "BH"):
+        results = {"adjustment": declared, "statistics": [_welch(v) for v in p]}
+        out = ResultAnalyzer().analyze(results=results)
+        assert out["adjustment_method"] == "fdr_bh"
+        assert out["adjusted_p_values"] == list(adjust_pvalues(p, method="fdr_bh").adjusted)
+        assert out["adjusted_p_values"] == [0.03, 0.04, 0.04]
+        assert "Benjamini-Hochberg-adjusted over 3 tests: 0.03" in out["interpretation"]
+        assert "Holm" not in out["interpretation"]
+
+
+def test_an_adjustment_the_analyzer_does_not_know_is_said_not_silently_replaced() -> None:
+    results = {"adjustment": "storey_q", "statistics": [_welch(0.01), _welch(0.04)]}
+    out = ResultAnalyzer().analyze(results=results)
+    assert out["adjustment_method"] == "holm"
+    assert out["warnings"][0] == (
+        "The results report p-values adjusted by 'storey_q', which the analysis does not know; "
+        "the analysis adjusted the tests with holm instead."
+    )
+
+
+def test_interpretation_names_the_variable_and_the_groups_of_a_reference_comparison() -> None:
+    results = {"reference": "control", "other": "treated",
+               "statistics": [_welch(0.01, variable="geneA"), _welch(0.2, variable="geneB")]}
+    out = ResultAnalyzer().analyze(results=results)
+    assert out["interpretation"].startswith("Welch's two-sample t-test of 'geneA': t(78) = 2, ")
+    results["statistics"][0]["effectSize"] = {"name": "hedges_g", "value": 0.7}
+    text = ResultAnalyzer().analyze(results=results)["interpretation"]
+    assert text.endswith("the mean of group 'treated' is higher than that of group 'control'.")
+
+
+def test_interpretation_names_the_pair_of_a_correlation_matrix_entry() -> None:
+    entry = {"test": "spearman", "pValue": 0.001, "n": 30, "x": "height", "y": "weight",
+             "effectSize": {"name": "spearman_rho", "value": -0.6}}
+    text = ResultAnalyzer().analyze(results={"statistics": [entry]})["interpretation"]
+    assert text.startswith(
+        "Spearman rank correlation test between 'height' and 'weight': p = 0.001,"
+    )
+    assert "a negative association" in text
+
+
+def test_a_p_value_outside_zero_one_is_warned_and_does_not_break_the_adjustment() -> None:
+    results = {"statistics": [_welch(2.0), _welch(0.01), _welch(0.02)]}
+    out = ResultAnalyzer().analyze(results=results)
+    assert out["warnings"][0] == (
+        "Test 1 (welch_t) reported p = 2, outside [0, 1]; it was treated as not reported."
+    )
+    assert out["p_value"] is None
+    assert out["adjusted_p_values"] == [0.02, 0.02]  # Holm over the two valid tests
+
+
+def test_an_optimizers_report_is_read_for_convergence() -> None:
+    failed = {"x": [1.0, 2.0], "fun": 3.5, "success": False, "nit": 200,
+              "message": "Maximum number of iterations has been exceeded."}
+    out = ResultAnalyzer().analyze(results=failed, experiment_type="optimization")
+    assert out["converged"] is False
+    assert out["significance"] is None
+    assert out["interpretation"] == (
+        "No minimum was found: the optimizer stopped without converging at x = (1, 2)."
+    )
+    assert out["warnings"] == [
+        'The optimizer did not converge: "Maximum number of iterations has been exceeded." '
+        "(200 iterations); the point it reports is where it stopped, not a minimum."
+    ]
+    converged = failed | {"success": True, "method": "differential_evolution"}
+    out = ResultAnalyzer().analyze(results=converged, experiment_type="optimization")
+    assert out["converged"] is True
+    assert out["interpretation"] == (
+        "The optimizer (differential_evolution) converged to a minimum of the objective (3.5) "
+        "at x = (1, 2)."
+    )

@@ -3,8 +3,9 @@
 Called only by :mod:`kosmos.execution.analyzer`. Normalises what a program reported
 (StatisticEntry dicts, result objects, the documented Kosmos shapes such as
 ``{"correlation": r, "p_value": p, "n": n}``) into StatisticEntry dicts, and phrases one
-test as plain sentences. Numbers are rounded here for display only; status keeps full
-precision. The wording describes differences and associations, never causes.
+test, or an optimizer's report, as plain sentences. Numbers are rounded here for display
+only; status keeps full precision. The wording describes differences and associations,
+never causes.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ __all__ = [
     "SMALL_SAMPLE",
     "assumption_note",
     "describe_effect",
+    "describe_optimization",
     "describe_test",
     "entries_from",
     "sample_sizes",
@@ -211,10 +213,20 @@ def sample_sizes(entry: dict[str, Any]) -> list[int]:
     return [int(value)] if value is not None else []
 
 
+def _subject(entry: dict[str, Any]) -> str:
+    """What the test is about, when the program named it: a variable, or a pair of them."""
+    variable, x, y = entry.get("variable"), entry.get("x"), entry.get("y")
+    if isinstance(variable, str) and variable:
+        return f" of '{variable}'"
+    if isinstance(x, str) and isinstance(y, str):
+        return f" between '{x}' and '{y}'"
+    return ""
+
+
 def describe_test(
     entry: dict[str, Any], summary: dict[str, Any], level: float, method: str | None, n_tests: int
 ) -> str:
-    """First sentence: test, statistic with df, p (and the adjusted p) and the decision."""
+    """First sentence: test (of which variable), statistic with df, p (adjusted p), decision."""
     test = str(entry.get("test"))
     name, symbol = _NAMES.get(test, (test.replace("_", " "), "statistic"))
     if test == "kendall_tau_b" and entry.get("statisticName") == "z":
@@ -238,7 +250,7 @@ def describe_test(
         decision = f"statistically significant at alpha = {level:g}"
     else:
         decision = f"not statistically significant at alpha = {level:g}"
-    return f"{name}: {stat_text}{p_text}, {decision}."
+    return f"{name}{_subject(entry)}: {stat_text}{p_text}, {decision}."
 
 
 def _direction(  # noqa: PLR0911 - one phrase per test
@@ -289,6 +301,66 @@ def describe_effect(
         text += f", a {effect['magnitude']} effect by convention"
     direction = _direction(entry, effect["value"], labels)
     return f"{text}, {direction}" if direction else text
+
+
+def _g6(value: Any) -> str:
+    v = _num(value)
+    return "NA" if v is None else f"{v:.6g}"
+
+
+def _point(point: Any) -> str:
+    """An optimizer's point for display: named variables, or scipy's bare vector ``x``."""
+    if isinstance(point, dict):
+        return ", ".join(f"{name} = {_g6(v)}" for name, v in point.items())
+    values = point if isinstance(point, list) else [point]
+    shown = ", ".join(_g6(v) for v in values)
+    return f"x = {shown}" if len(values) == 1 else f"x = ({shown})"
+
+
+def describe_optimization(results: dict[str, Any]) -> tuple[str, list[str]]:
+    """Interpretation and warnings of an optimizer's report (template or scipy OptimizeResult).
+
+    A failed run claims no optimum: scipy reports failure in ``success`` and ``message``
+    instead of raising, and the point it returns is only where it stopped.
+    """
+    method = results.get("method")
+    name = f"the optimizer ({method})" if method else "the optimizer"
+    goal = "maximum" if results.get("goal") == "maximize" else "minimum"
+    value = _num(results.get("objectiveValue", results.get("fun")))
+    point = results.get("optimum", results.get("x"))
+    where = f" at {_point(point)}" if point is not None else ""
+    warnings: list[str] = []
+    if results.get("success") is False:
+        message = str(results.get("message") or "").strip() or "no message"
+        counts = [
+            f"{int(n)} {label}"
+            for n, label in (
+                (_num(results.get("iterations", results.get("nit"))), "iterations"),
+                (_num(results.get("evaluations", results.get("nfev"))), "evaluations"),
+            )
+            if n is not None
+        ]
+        detail = ", ".join(([str(method)] if method else []) + counts)
+        warnings.append(
+            f'The optimizer did not converge: "{message}"{f" ({detail})" if detail else ""}; '
+            f"the point it reports is where it stopped, not a {goal}."
+        )
+        text = f"No {goal} was found: {name} stopped without converging{where}"
+        if value is None:
+            text += ", where the objective is not a finite number"
+        return f"{text}.", warnings
+    kind = goal if method == "differential_evolution" else f"local {goal}"
+    shown = "not a finite number" if value is None else f"{value:.6g}"
+    text = f"{name[0].upper()}{name[1:]} converged to a {kind} of the objective ({shown}){where}."
+    if value is None:
+        warnings.append("The objective at the reported optimum is not a finite number.")
+    bounds = [str(b) for b in results.get("atBound") or [] if isinstance(b, str)]
+    if bounds:
+        warnings.append(
+            f"The optimum lies on the bound of {', '.join(bounds)}: the objective may improve "
+            "further outside the box searched; widen the bounds or justify them."
+        )
+    return text, warnings
 
 
 def assumption_note(entry: dict[str, Any], checks: list[dict[str, Any]], level: float) -> str:
