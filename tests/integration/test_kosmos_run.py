@@ -207,3 +207,13 @@ def test_sigterm_stops_the_sandbox_and_removes_the_job_directory(repo: Path, tmp
             except OSError:
                 continue
     assert leftovers == []
+
+
+def test_an_unsandboxed_run_says_so_in_its_status(repo: Path) -> None:
+    done = kosmos("run", "--unsafe-no-sandbox", "examples/sleep-welch-t.yaml", "-o", "json", cwd=repo)
+    assert done.returncode == 0, done.stderr
+    status = json.loads(done.stdout)["status"]
+    ready = next(c for c in status["conditions"] if c["type"] == "Ready")
+    assert ready["message"].startswith("UNSAFE: the program ran WITHOUT a sandbox")
+    assert status["execution"]["measurement"]["isolation"].startswith("NONE")
+    assert "WITHOUT" in done.stderr

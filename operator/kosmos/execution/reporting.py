@@ -300,6 +300,9 @@ def status_for(
         reason, message = "Succeeded", "The program ran in the sandbox and reported its results."
         if analysis is not None and analysis.interpretation:
             message = analysis.interpretation
+        if result.backend.endswith("unsafe-no-sandbox"):
+            message = "UNSAFE: the program ran WITHOUT a sandbox (--unsafe-no-sandbox). " + message.replace(
+                "The program ran in the sandbox and reported its results.", "It reported its results.")
     else:
         kind = result.error_kind or ErrorKind.RUNTIME
         reason, message = REASON_BY_KIND[ErrorKind(kind)], result.error or str(kind)
