@@ -227,6 +227,16 @@ def analysis_for(results: dict[str, Any] | None, alpha: float | None = None) -> 
     return _analysis(results, [raw for raw, _ in kept], warnings, alpha)
 
 
+def _dropped_keys_warning(results: dict[str, Any] | None) -> list[str]:
+    """Say which keys the size cap left out (the runner records them under ``droppedKeys``)."""
+    dropped = (results or {}).get("droppedKeys")
+    if not isinstance(dropped, dict) or not dropped:
+        return []
+    named = ", ".join(f"{key} ({size} bytes)" for key, size in list(dropped.items())[:5])
+    more = f" and {len(dropped) - 5} more" if len(dropped) > 5 else ""
+    return [f"The results were over the size cap; these keys were left out: {named}{more}."]
+
+
 def _analysis(
     results: dict[str, Any] | None,
     statistics: list[dict[str, Any]],
@@ -235,14 +245,16 @@ def _analysis(
 ) -> Analysis | None:
     """Analyse the well-formed ``statistics`` (or an optimizer's report); never raises."""
     optimizer = _is_optimizer_report(results)
+    truncated = _dropped_keys_warning(results)
     if not statistics and not optimizer:
         if not warnings:
-            return None
+            return Analysis(warnings=truncated) if truncated else None
         return Analysis(
             interpretation="None of the reported statistics could be read (see the warnings), "
             "so nothing was analysed.",
-            warnings=warnings,
+            warnings=[*warnings, *truncated],
         )
+    warnings = [*warnings, *truncated]
     readable = {**(results or {}), "statistics": statistics}
     try:
         from kosmos.execution.analyzer import ResultAnalyzer  # noqa: PLC0415 - scipy only when needed

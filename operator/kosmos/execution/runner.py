@@ -25,6 +25,20 @@ The envelope (camelCase, as in status)::
     {"kosmosEnvelope": 1, "success": bool, "errorKind": str | None, "error": str | None,
      "traceback": str | None, "results": dict | None, "resultsTruncated": bool,
      "artifacts": [names], "timings": {"loadSeconds": float, "runSeconds": float}}
+
+Results over ``max_results_bytes`` (their JSON length) are cut by :func:`cap_results`: the
+largest top-level values go first, ``statistics`` and ``alpha`` (what the analysis reads)
+last, so every small key (``alpha``, ``pValue``, ...) stays. The dropped keys are recorded
+in the results under ``droppedKeys`` (key -> its JSON size in bytes) and
+``resultsTruncated`` is true, e.g. ``{"alpha": 0.01, "statistics": [...],
+"droppedKeys": {"blob": 2288890}}``.
+
+Error kinds follow DESIGN.md. Bad input data is ``data``: an input that cannot be loaded or
+a CSV with no data rows, a missing module, and any exception whose ``kind`` attribute is
+``"data"`` -- kosmos' ``StatisticsError`` family (``KosmosError`` with ``ErrorKind.DATA``)
+and a template's own data-error classes that set ``kind = "data"``. Their message is
+``<ClassName>: <message>``, without the module path; other exceptions are ``runtime`` with
+Python's last traceback line. The traceback, from the program's first frame, is kept either way.
 """
 
 from __future__ import annotations
@@ -37,11 +51,15 @@ import time
 import traceback
 from typing import Any
 
-__all__ = ["ENVELOPE_MARKER", "TERMINATION_LOG_LIMIT", "main", "run_job"]
+__all__ = [
+    "DROPPED_KEYS", "ENVELOPE_MARKER", "TERMINATION_LOG_LIMIT", "cap_results", "main", "run_job",
+]
 
 ENVELOPE_MARKER = "KOSMOS-ENVELOPE "
 TERMINATION_LOG_LIMIT = 4096
+DROPPED_KEYS = "droppedKeys"
 _DEFAULT_MAX_RESULTS_BYTES = 1 << 20
+_KEPT_LAST = ("statistics", "alpha")  # what the analysis reads: dropped after everything else
 
 
 class _DataError(Exception):
@@ -68,6 +86,79 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+def _item_bytes(key: str, value_bytes: int) -> int:
+    """Length of ``"key": value`` in ``json.dumps`` output (default separators)."""
+    return len(json.dumps(key)) + 2 + value_bytes
+
+
+def _object_bytes(item_bytes: int, count: int) -> int:
+    """Length of a JSON object of ``count`` items whose lengths sum to ``item_bytes``."""
+    return 2 + item_bytes + 2 * max(count - 1, 0)
+
+
+class _Record:
+    """The ``droppedKeys`` record being built, with its JSON length kept up to date."""
+
+    def __init__(self, entries: dict[str, int]) -> None:
+        self.entries: dict[str, int] = {}
+        self.item_bytes = 0
+        for key, size in entries.items():
+            self.add(key, size)
+
+    def add(self, key: str, size: int) -> None:
+        self.entries[key] = size
+        self.item_bytes += _item_bytes(key, len(str(size)))
+
+    def item_size(self) -> int:
+        """Length of the ``"droppedKeys": {...}`` item."""
+        return _item_bytes(DROPPED_KEYS, _object_bytes(self.item_bytes, len(self.entries)))
+
+
+def cap_results(results: dict[str, Any], limit: int) -> tuple[dict[str, Any], bool]:
+    """Fit JSON results under ``limit`` bytes by dropping their largest top-level values first.
+
+    ``statistics`` and ``alpha`` go last. Dropped keys are recorded under ``droppedKeys``
+    (key -> JSON size in bytes), merged with a record already there, so capping twice (runner,
+    then operator) keeps one record. Returns the results (``results`` itself when it fits, a
+    new dict otherwise) and whether anything was dropped. ``results`` must be plain JSON.
+    """
+    if len(json.dumps(results)) <= limit:
+        return results, False
+    previous = results.get(DROPPED_KEYS)
+    merged = isinstance(previous, dict) and all(isinstance(v, int) for v in previous.values())
+    record = _Record(previous if isinstance(previous, dict) and merged else {})
+    values = {k: v for k, v in results.items() if not (merged and k == DROPPED_KEYS)}
+    sizes = {k: len(json.dumps(v)) for k, v in values.items()}
+    kept = {k: _item_bytes(k, n) for k, n in sizes.items()}
+    kept_bytes = sum(kept.values())
+    if DROPPED_KEYS in kept:  # a user value under the record's name makes way for the record
+        kept_bytes -= kept.pop(DROPPED_KEYS)
+        record.add(DROPPED_KEYS, sizes[DROPPED_KEYS])
+
+    def total() -> int:
+        return _object_bytes(kept_bytes + record.item_size(), len(kept) + 1)
+
+    for key in sorted(kept, key=lambda k: (k in _KEPT_LAST, -sizes[k], k)):
+        if total() <= limit:
+            break
+        kept_bytes -= kept.pop(key)
+        record.add(key, sizes[key])
+    if total() > limit:
+        # So many keys were dropped that their names alone overflow: name the largest that fit.
+        dropped = record.entries
+        record = _Record({f"({len(dropped)} keys in all)": sum(dropped.values())})
+        for key in sorted(dropped, key=lambda k: (-dropped[k], k)):
+            record.add(key, dropped[key])
+            if total() > limit:
+                record = _Record({k: v for k, v in record.entries.items() if k != key})
+                break
+        if total() > limit:
+            return {}, True
+    capped = {k: v for k, v in values.items() if k in kept}
+    capped[DROPPED_KEYS] = record.entries
+    return capped, True
+
+
 def _load_inputs(job: dict[str, Any], base: str) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for spec in job.get("inputs", []):
@@ -77,7 +168,18 @@ def _load_inputs(job: dict[str, Any], base: str) -> dict[str, Any]:
             if fmt == "csv":
                 import pandas as pd  # noqa: PLC0415 - imported only when a CSV input exists
 
-                data[name] = pd.read_csv(path)
+                try:
+                    frame = pd.read_csv(path)
+                except pd.errors.EmptyDataError:
+                    raise _DataError(
+                        f"input {name!r} (csv) is empty: it has no header and no data rows"
+                    ) from None
+                if len(frame) == 0:
+                    columns = ", ".join(map(str, frame.columns))
+                    raise _DataError(
+                        f"input {name!r} (csv) has no data rows, only a header ({columns})"
+                    )
+                data[name] = frame
             elif fmt == "json":
                 with open(path, encoding="utf-8") as handle:
                     data[name] = json.load(handle)
@@ -90,10 +192,25 @@ def _load_inputs(job: dict[str, Any], base: str) -> dict[str, Any]:
     return data
 
 
+def _is_data_error(exc: BaseException) -> bool:
+    """Bad input data: kosmos' StatisticsError family or a template's error with ``kind = "data"``.
+
+    Duck-typed (``ErrorKind`` is a ``StrEnum``) so the runner needs no kosmos import.
+    """
+    kind = getattr(exc, "kind", None)
+    return isinstance(exc, _DataError) or (isinstance(kind, str) and kind == "data")
+
+
+def _data_message(exc: BaseException) -> str:
+    """``<ClassName>: <message>``, without the module path (a KeyError's message unquoted)."""
+    text = str(exc.args[0]) if len(exc.args) == 1 else str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def _classify(exc: BaseException) -> str:
     if isinstance(exc, MemoryError):
         return "memory"
-    if isinstance(exc, (ModuleNotFoundError, ImportError)):
+    if isinstance(exc, (ModuleNotFoundError, ImportError)) or _is_data_error(exc):
         return "data"
     if isinstance(exc, SyntaxError):
         return "syntax"
@@ -166,9 +283,10 @@ def run_job(job_path: str) -> dict[str, Any]:
         if exc.code not in (None, 0):
             envelope.update(errorKind="runtime", error=f"program exited with status {exc.code}")
     except BaseException as exc:  # noqa: BLE001 - every failure must reach the envelope
+        kind = _classify(exc)
         envelope.update(
-            errorKind=_classify(exc),
-            error=_last_line(exc),
+            errorKind=kind,
+            error=_data_message(exc) if _is_data_error(exc) else _last_line(exc),
             traceback=_program_traceback(exc),
         )
     envelope["timings"]["runSeconds"] = time.perf_counter() - loaded
@@ -177,14 +295,8 @@ def run_job(job_path: str) -> dict[str, Any]:
     if results is not None:
         if not isinstance(results, dict):
             results = {"value": results}
-        plain = _jsonable(results)
         limit = int(job.get("max_results_bytes", _DEFAULT_MAX_RESULTS_BYTES))
-        if len(json.dumps(plain)) > limit:
-            envelope["resultsTruncated"] = True
-            plain = {key: plain[key] for key in ("statistics",) if key in plain}
-            if len(json.dumps(plain)) > limit:
-                plain = {}
-        envelope["results"] = plain
+        envelope["results"], envelope["resultsTruncated"] = cap_results(_jsonable(results), limit)
     try:
         envelope["artifacts"] = sorted(
             entry.name for entry in os.scandir(artifacts_dir) if entry.is_file(follow_symlinks=False)

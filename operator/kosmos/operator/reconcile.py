@@ -78,13 +78,14 @@ def status_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, An
 
 
 def _cap_results(status: dict[str, Any], limit: int) -> dict[str, Any]:
-    """Keep status under the cap: drop all but statistics from results, then results entirely."""
+    """Keep status under the cap the way the runner does: largest values go first, recorded."""
+    from kosmos.execution.runner import cap_results  # noqa: PLC0415 - one rule for both places
+
     results = status.get("results")
-    if results is None or len(json.dumps(results)) <= limit:
+    if not isinstance(results, dict):
         return status
-    kept = {key: results[key] for key in ("statistics", "alpha") if key in results}
-    status["results"] = kept if len(json.dumps(kept)) <= limit else {}
-    status["resultsTruncated"] = True
+    status["results"], dropped = cap_results(results, limit)
+    status["resultsTruncated"] = bool(status.get("resultsTruncated")) or dropped
     return status
 
 

@@ -222,3 +222,24 @@ def test_correlation_matrix_analysis_names_the_pair_of_its_reported_test(tmp_pat
     )
     assert analysis["adjustmentMethod"] == "holm"  # the template did not adjust: the analysis does
     assert len(analysis["adjustedPValues"]) == 6
+
+
+def test_keys_left_out_by_the_size_cap_are_named_in_a_warning_and_alpha_still_rules() -> None:
+    results = {
+        "statistics": [{"test": "mine", "statistic": 2.2, "pValue": 0.03, "n": 40}],
+        "alpha": 0.01,
+        "droppedKeys": {"blob": 2_288_890},
+    }
+    result = ExecutionResult(success=True, output=results, exit_code=0, results_truncated=True)
+    status = status_for(result, code_hash=None, generation=1, start_time="2026-01-01T00:00:00Z").to_dict()
+    assert status["analysis"]["significant"] is False
+    assert status["analysis"]["alpha"] == 0.01
+    assert status["analysis"]["warnings"][-1] == (
+        "The results were over the size cap; these keys were left out: blob (2288890 bytes).")
+
+
+def test_a_truncation_warning_stands_even_without_statistics() -> None:
+    status = _status({"pValue": 0.01, "droppedKeys": {"a": 10, "b": 20}})
+    assert status["analysis"]["warnings"] == [
+        "The results were over the size cap; these keys were left out: a (10 bytes), b (20 bytes)."]
+    assert status["results"]["pValue"] == 0.01

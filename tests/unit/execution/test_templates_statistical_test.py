@@ -188,14 +188,14 @@ def test_first_input_is_used_when_none_is_called_dataset(tmp_path: Path) -> None
     assert results["input"] == "sleep"
 
 
-def test_three_groups_for_a_two_group_test_fail_with_a_clear_runtime_error(tmp_path: Path) -> None:
+def test_three_groups_for_a_two_group_test_fail_with_a_clear_data_error(tmp_path: Path) -> None:
     code = CodeGenerator().generate(
         "statistical_test", {"test": "ttest", "value": "weight", "group": "group"}
     )
     envelope = run_program(code, tmp_path, inputs={"dataset": ("csv", PLANT_GROWTH_CSV)})
     assert not envelope["success"]
-    assert envelope["errorKind"] == "runtime"
-    assert "exactly two groups" in envelope["error"]
+    assert "exactly two groups in column 'group', found 3: ctrl, trt1, trt2" in envelope["error"]
+    assert envelope["errorKind"] == "data"
 
 
 def test_non_numeric_value_column_names_the_column(tmp_path: Path) -> None:
@@ -228,5 +228,7 @@ def test_constant_data_fails_with_the_statistics_error_not_a_confident_p_value(
     )
     envelope = run_program(code, tmp_path, inputs={"dataset": ("csv", csv)})
     assert not envelope["success"]
-    assert envelope["errorKind"] == "runtime"
-    assert "constant" in envelope["error"].lower()
+    assert envelope["errorKind"] == "data"
+    assert envelope["error"] == (
+        "ConstantInputError: the data are essentially constant (standard error 0)"
+    )

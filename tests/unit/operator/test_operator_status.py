@@ -31,11 +31,17 @@ def test_in_progress_conditions_are_kstatus_reconciling():
     assert by_type == {"Ready": "False", "Reconciling": "True", "Stalled": "False"}
 
 
-def test_oversized_results_keep_statistics_and_say_so():
-    status = {"results": {"statistics": [{"test": "welch_t"}], "blob": "x" * 10_000}}
+def test_oversized_results_keep_statistics_and_small_keys_and_name_what_went():
+    status = {"results": {"statistics": [{"test": "welch_t"}], "alpha": 0.01, "n": 3, "blob": "x" * 10_000}}
     capped = _cap_results(status, 1000)
-    assert capped["results"] == {"statistics": [{"test": "welch_t"}]}
+    assert capped["results"] == {"statistics": [{"test": "welch_t"}], "alpha": 0.01, "n": 3,
+                                 "droppedKeys": {"blob": 10_002}}
     assert capped["resultsTruncated"] is True
+
+
+def test_results_under_the_cap_are_left_as_they_are():
+    status = {"results": {"alpha": 0.01}, "resultsTruncated": False}
+    assert _cap_results(status, 1000) == {"results": {"alpha": 0.01}, "resultsTruncated": False}
 
 
 def test_metrics_use_controller_runtime_names_and_no_per_experiment_labels():
