@@ -7,6 +7,7 @@ Called by reconcile and render.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -66,6 +67,13 @@ def check_policy(spec: ExperimentSpec, settings: OperatorSettings) -> None:
 
 
 def _default_generator(settings: OperatorSettings) -> ProgramSource:
+    """One generator per process for the built-in templates (jinja compiles each template once).
+
+    Custom template directories (a mounted ConfigMap) may change while the operator runs, so
+    with them a fresh generator reads them on every plan.
+    """
+    if not settings.custom_template_dirs:
+        return _builtin_generator()
     from kosmos.execution.code_generator import CodeGenerator  # noqa: PLC0415 - jinja2 only when used
 
     dirs = tuple(Path(d) for d in settings.custom_template_dirs)
@@ -73,19 +81,32 @@ def _default_generator(settings: OperatorSettings) -> ProgramSource:
     return generator
 
 
+@functools.cache
+def _builtin_generator() -> ProgramSource:
+    from kosmos.execution.code_generator import CodeGenerator  # noqa: PLC0415 - jinja2 only when used
+
+    return CodeGenerator()
+
+
+@functools.lru_cache(maxsize=1024)
+def _validate(code: str) -> None:
+    """validate_program, once per program text: every Job and pod event re-plans the same run."""
+    from kosmos.execution.validator import validate_program  # noqa: PLC0415 - pure, imported on use
+
+    validate_program(code)  # a refusal raises, and lru_cache does not remember exceptions
+
+
 def plan_for(
     body: Mapping[str, Any], settings: OperatorSettings, *, generator: ProgramSource | None = None
 ) -> RunPlan:
     """The run an Experiment body asks for, after policy checks, generation and validation."""
-    from kosmos.execution.validator import validate_program  # noqa: PLC0415 - pure, imported on use
-
     meta = body.get("metadata", {})
     spec = spec_of(body)
     check_policy(spec, settings)
     source = generator if generator is not None else _default_generator(settings)
     source.check_spec(spec)
     program = source.program_for(spec)
-    validate_program(program.code)
+    _validate(program.code)
     return RunPlan(
         experiment_name=meta["name"],
         namespace=meta.get("namespace") or "default",
