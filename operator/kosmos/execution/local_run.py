@@ -78,14 +78,13 @@ def run_experiment(
     started = reporting.now_rfc3339()
     inputs = _inline_inputs(spec)
     generator = CodeGenerator(template_dirs=template_dirs)
-    with _step(progress, "generate"):
-        generator.check_spec(spec)
     status: ExperimentStatus
     result: ExecutionResult | None = None
     program = None
     try:
         with _step(progress, "generate"):
-            program = generator.program_for(spec)  # a custom template may be refused here
+            generator.check_spec(spec)  # a ManifestError: the manifest itself is wrong (exit 2)
+            program = generator.program_for(spec)  # a refused custom template ends in a status
         with _step(progress, "validate"):
             validate_resources(spec.resources)
             validate_program(program.code)
