@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -76,37 +77,36 @@ def test_checkov_reports_no_failed_check_on_what_an_example_renders(manifest: Pa
     assert skipped <= {"CKV_K8S_8", "CKV_K8S_9", "CKV_K8S_15", "CKV_K8S_43"}
 
 
+def render_edited(tmp_path: Path, edit: Callable[[dict[str, Any]], None]) -> subprocess.CompletedProcess[str]:
+    """`kosmos render` of the sleep example after ``edit`` changed its body."""
+    body = yaml.safe_load((REPO / "examples" / "sleep-welch-t.yaml").read_text(encoding="utf-8"))
+    edit(body)
+    placed = tmp_path / "edited.yaml"
+    placed.write_text(yaml.safe_dump(body), encoding="utf-8")
+    return subprocess.run([sys.executable, "-m", "kosmos.cli", "render", str(placed)],
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
 def test_a_manifest_without_namespace_renders_into_default(tmp_path: Path) -> None:
     """As kubectl would place it (checkov then flags CKV_K8S_21, which is why examples get one)."""
-    body = yaml.safe_load((REPO / "examples" / "sleep-welch-t.yaml").read_text(encoding="utf-8"))
-    body["metadata"].pop("namespace", None)
-    placed = tmp_path / "no-namespace.yaml"
-    placed.write_text(yaml.safe_dump(body), encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "kosmos.cli", "render", str(placed)],
-                          capture_output=True, text=True, timeout=120, check=True)
+    done = render_edited(tmp_path, lambda body: body["metadata"].pop("namespace", None))
+    assert done.returncode == 0, done.stderr
     job = next(d for d in yaml.safe_load_all(done.stdout) if d and d["kind"] == "Job")
     assert job["metadata"]["namespace"] == "default"
 
 
 def test_render_of_an_invalid_manifest_exits_2_naming_the_field(tmp_path: Path) -> None:
-    body = yaml.safe_load((REPO / "examples" / "sleep-welch-t.yaml").read_text(encoding="utf-8"))
-    body["spec"]["resources"]["timeoutSeconds"] = -5
-    placed = tmp_path / "bad.yaml"
-    placed.write_text(yaml.safe_dump(body), encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "kosmos.cli", "render", str(placed)],
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = render_edited(tmp_path, lambda body: body["spec"]["resources"].update(timeoutSeconds=-5))
     assert done.returncode == 2
     assert "timeoutSeconds" in done.stderr
     assert done.stdout == ""
 
 
 def test_render_of_a_program_the_validator_refuses_exits_2_with_the_reason(tmp_path: Path) -> None:
-    body = yaml.safe_load((REPO / "examples" / "sleep-welch-t.yaml").read_text(encoding="utf-8"))
-    body["spec"] = {"code": "import subprocess\nresults = {}\n", "inputs": body["spec"]["inputs"]}
-    placed = tmp_path / "refused.yaml"
-    placed.write_text(yaml.safe_dump(body), encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "kosmos.cli", "render", str(placed)],
-                          capture_output=True, text=True, timeout=120, check=False)
+    def refused(body: dict[str, Any]) -> None:
+        body["spec"] = {"code": "import subprocess\nresults = {}\n", "inputs": body["spec"]["inputs"]}
+
+    done = render_edited(tmp_path, refused)
     assert done.returncode == 2
     assert "validation" in done.stderr
     assert "subprocess" in done.stderr
