@@ -152,7 +152,9 @@ def discover() -> Toolchain:
             stage_fd = os.open(stage_host, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         except OSError as exc:
             raise SandboxUnavailableError(f"cannot open {stage_host} to bind it: {exc}") from exc
-    mountpoints = tempfile.mkdtemp(prefix="kosmos-mnt-", dir=scratch_root())
+    scratch = scratch_root()
+    _sweep_stale_mountpoints(scratch)
+    mountpoints = tempfile.mkdtemp(prefix=f"kosmos-mnt-{os.getpid()}-", dir=scratch)
     os.chmod(mountpoints, 0o755)  # noqa: S103 - empty mountpoints the sandbox uid must traverse
     for name in ("stage", "ws"):
         os.mkdir(os.path.join(mountpoints, name), 0o755)
@@ -187,6 +189,34 @@ def scratch_root() -> str:
         f"the temporary directory {candidate} is not reachable by the sandbox uid; "
         "set TMPDIR to a directory every user can traverse"
     )
+
+
+def _sweep_stale_mountpoints(scratch: str) -> None:
+    """Remove the mountpoint directories of processes that died before their exit handler ran.
+
+    Each is named after the pid that made it; only this user's, only those whose process is
+    gone, and only with rmdir (from the host's side they are empty either way: every mount is
+    made in the run's private mount namespace, so emptiness says nothing about use).
+    """
+    with contextlib.suppress(OSError), os.scandir(scratch) as entries:
+        for entry in entries:
+            parts = entry.name.split("-")
+            if len(parts) < 4 or parts[:2] != ["kosmos", "mnt"] or not parts[2].isdigit():
+                continue
+            with contextlib.suppress(OSError):
+                if entry.stat(follow_symlinks=False).st_uid != os.geteuid() or _alive(int(parts[2])):
+                    continue
+                _remove_mountpoints(entry.path)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _remove_mountpoints(mountpoints: str) -> None:
