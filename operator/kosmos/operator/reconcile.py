@@ -17,7 +17,9 @@ from typing import Any
 
 from kosmos.api.errors import ErrorKind, KosmosError
 from kosmos.api.status import Phase
+from kosmos.execution import reporting
 from kosmos.execution.result import ExecutionResult
+from kosmos.execution.runner import cap_results
 from kosmos.operator.builders import CONTAINER_NAME, configmap_for, job_for, network_policy_for, resource_quota_for
 from kosmos.operator.classify import RunObservation, RunState, job_finished, observe_run
 from kosmos.operator.client import KubeClient
@@ -79,8 +81,6 @@ def status_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, An
 
 def _cap_results(status: dict[str, Any], limit: int) -> dict[str, Any]:
     """Keep status under the cap the way the runner does: largest values go first, recorded."""
-    from kosmos.execution.runner import cap_results  # noqa: PLC0415 - one rule for both places
-
     results = status.get("results")
     if not isinstance(results, dict):
         return status
@@ -90,8 +90,6 @@ def _cap_results(status: dict[str, Any], limit: int) -> dict[str, Any]:
 
 
 def _terminal_status(result: ExecutionResult, plan: RunPlan, *, start: str, completion: str) -> dict[str, Any]:
-    from kosmos.execution import reporting  # noqa: PLC0415 - scipy is imported only when analysing
-
     alpha = plan.parameters.get("alpha")
     status = reporting.status_for(  # an analysis that cannot run becomes a warning in status
         result, code_hash=plan.code_hash, generation=plan.generation, start_time=start,
@@ -101,8 +99,6 @@ def _terminal_status(result: ExecutionResult, plan: RunPlan, *, start: str, comp
 
 
 def _refused_status(exc: KosmosError, generation: int, start: str | None) -> dict[str, Any]:
-    from kosmos.execution import reporting  # noqa: PLC0415
-
     kind = exc.kind if exc.kind in (ErrorKind.SYNTAX, ErrorKind.VALIDATION, ErrorKind.DATA) else ErrorKind.VALIDATION
     return reporting.failed_before_run_status(kind, exc.message, generation=generation, start_time=start).to_dict()
 
@@ -191,9 +187,7 @@ async def reconcile(body: Mapping[str, Any], ctx: ReconcileContext) -> Reconcile
         completion = (job or {}).get("status", {}).get("completionTime") or now
         new = _cap_results(_terminal_status(observation.result, plan, start=start or now, completion=now),
                            ctx.settings.results.max_results_bytes)
-        from kosmos.execution.reporting import run_verdict  # noqa: PLC0415 - as _terminal_status
-
-        result = run_verdict(observation.result)  # judged as the status was (failed optimizer)
+        result = reporting.run_verdict(observation.result)  # judged as the status was (failed optimizer)
         outcome.result = result
         outcome.run_seconds = _seconds_between(start or now, completion)
         outcome.result_bytes = len(json.dumps(new.get("results") or {}))

@@ -8,8 +8,12 @@ from kosmos.testing.factories import (
     PLANT_GROWTH_CSV,
     SLEEP_CSV,
     experiment_body,
+    failed_optimizer_report,
     plant_growth_spec,
     sleep_spec,
 )
 
-__all__ = ["PLANT_GROWTH_CSV", "SLEEP_CSV", "experiment_body", "plant_growth_spec", "sleep_spec"]
+__all__ = [
+    "PLANT_GROWTH_CSV", "SLEEP_CSV", "experiment_body", "failed_optimizer_report", "plant_growth_spec",
+    "sleep_spec",
+]

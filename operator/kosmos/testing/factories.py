@@ -10,7 +10,10 @@ from typing import Any
 
 from kosmos.api.spec import API_GROUP, API_VERSION, KIND
 
-__all__ = ["PLANT_GROWTH_CSV", "SLEEP_CSV", "experiment_body", "plant_growth_spec", "sleep_spec"]
+__all__ = [
+    "PLANT_GROWTH_CSV", "SLEEP_CSV", "experiment_body", "failed_optimizer_report", "plant_growth_spec",
+    "sleep_spec",
+]
 
 # R datasets::sleep (Student 1908); R: t = -1.8608, df = 17.776, p-value = 0.07939 (Welch).
 SLEEP_CSV = "extra,group,ID\n" + "\n".join(
@@ -87,3 +90,23 @@ def experiment_body(
 
 def new_uid() -> str:
     return str(uuid.uuid4())
+
+
+def failed_optimizer_report() -> dict[str, Any]:
+    """What the optimization template reports when L-BFGS-B fails (objective ``9**9**9**9 + x``)."""
+    return {
+        "goal": "minimize",
+        "method": "L-BFGS-B",
+        "success": False,
+        "message": "ABNORMAL: ",
+        "optimum": {"x": 0.5},
+        "objectiveValue": None,
+        "start": {"x": 0.5},
+        "iterations": 0,
+        "evaluations": 42,
+        "atBound": [],
+        "dataColumns": [],
+        "seed": 42,
+        "statistics": [],
+        "domain": None,
+    }

@@ -19,6 +19,7 @@ import yaml
 from kosmos.execution.code_generator import CodeGenerator
 from kosmos.execution.reporting import status_for
 from kosmos.execution.result import ExecutionResult
+from kosmos.testing import failed_optimizer_report
 from kosmos.testing.programs import run_program
 
 REPO = Path(__file__).resolve().parents[3]
@@ -113,22 +114,7 @@ def test_an_alpha_the_program_reported_that_is_not_a_level_is_warned_and_replace
     ]
 
 
-FAILED_OPTIMIZATION = {  # the optimization template's report for objective 9**9**9**9 + x
-    "goal": "minimize",
-    "method": "L-BFGS-B",
-    "success": False,
-    "message": "ABNORMAL: ",
-    "optimum": {"x": 0.5},
-    "objectiveValue": None,
-    "start": {"x": 0.5},
-    "iterations": 0,
-    "evaluations": 42,
-    "atBound": [],
-    "dataColumns": [],
-    "seed": 42,
-    "statistics": [],
-    "domain": None,
-}
+FAILED_OPTIMIZATION = failed_optimizer_report()  # the template's report for 9**9**9**9 + x
 
 
 def test_an_optimizer_that_did_not_converge_fails_the_run_as_runtime_and_keeps_its_results() -> (

@@ -14,7 +14,7 @@ from typing import Any
 from kosmos.execution.runner import ENVELOPE_MARKER
 from kosmos.operator.reconcile import ReconcileContext, reconcile
 from kosmos.operator.settings import OperatorSettings
-from kosmos.testing import experiment_body, sleep_spec
+from kosmos.testing import experiment_body, failed_optimizer_report, sleep_spec
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 
@@ -126,15 +126,7 @@ async def test_reconcile_keeps_a_run_whose_statistics_are_not_a_list():
 
 
 async def test_reconcile_fails_a_run_whose_optimizer_did_not_converge_and_keeps_its_results():
-    reported = {
-        "goal": "minimize",
-        "method": "L-BFGS-B",
-        "success": False,
-        "message": "ABNORMAL: ",
-        "optimum": {"x": 0.5},
-        "objectiveValue": None,
-        "statistics": [],
-    }
+    reported = failed_optimizer_report()
     status, outcome = await _reconciled(reported)
     assert status["phase"] == "Failed"
     assert outcome.phase == "Failed"
