@@ -44,8 +44,7 @@ class ChildSetup:
     gid: int
     as_root: bool
     cgroup_procs: Sequence[str]
-    stage_fd: int | None
-    stage_target: str
+    stage_binds: Sequence[tuple[str, str]]  # (hidden host tree, mountpoint) for bwrap to reach
     workspace_target: str
     workspace_bytes: int
     workspace_inodes: int
@@ -96,8 +95,6 @@ def _child(setup: ChildSetup, sock: socket.socket) -> Callable[[], None]:
             _libc.prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0)
             for path in setup.cgroup_procs:
                 _write(path, "0")
-            if setup.stage_fd is not None:
-                os.fchdir(setup.stage_fd)  # unshare() carries the cwd into the new namespace
             if setup.as_root:
                 _check(_libc.unshare(_CLONE_NEWNS), "unshare(mount)")
             else:
@@ -107,9 +104,9 @@ def _child(setup: ChildSetup, sock: socket.socket) -> Callable[[], None]:
                 _write("/proc/self/uid_map", f"{uid} {uid} 1")
                 _write("/proc/self/gid_map", f"{gid} {gid} 1")
             _check(_libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None), "make / private")
-            if setup.stage_fd is not None:
-                _check(_libc.mount(b".", setup.stage_target.encode(), None, _MS_BIND | _MS_REC, None),
-                       "bind the interpreter")
+            for host, target in setup.stage_binds:  # still this user: it can reach them
+                _check(_libc.mount(host.encode(), target.encode(), None, _MS_BIND | _MS_REC, None),
+                       f"bind {host}")
             os.chdir("/")
             opts = (f"size={setup.workspace_bytes},nr_inodes={setup.workspace_inodes},mode=0700,"
                     f"uid={setup.uid},gid={setup.gid}")
