@@ -1,10 +1,9 @@
 """Find what the sandbox needs on this machine: bwrap, the real interpreter, site dirs, kosmos.
 
 Called once per process by :class:`~kosmos.execution.sandbox.local.LocalSandbox` (cached).
-Trees the sandbox uid cannot reach (``/root`` is mode 700, and so may be the folder a
-checkout lives in) are staged: the child, still this user, bind-mounts each one in its private
-mount namespace under ``<mountpoints>/stage/<i>`` before it drops to the sandbox uid (see
-``process.py``), so bwrap and the program reach them there.
+Directories the sandbox uid cannot reach (``/root`` is mode 700) are opened here as the
+current user and kept open, so a process that later drops privileges can still stage them
+(see ``process.py``): the fd is the capability, not the path.
 """
 
 from __future__ import annotations
@@ -41,7 +40,7 @@ class HostTree:
 
 @dataclass(frozen=True)
 class Toolchain:
-    """What one machine offers the sandbox; ``stages`` are (hidden host tree, mountpoint) pairs."""
+    """What one machine offers the sandbox; ``stage_fd`` is an O_PATH fd of ``stage_host``."""
 
     bwrap: str
     python_host: str
@@ -50,7 +49,8 @@ class Toolchain:
     sys_path: tuple[str, ...]
     runner_sandbox: str
     lib_dirs: tuple[str, ...]
-    stages: tuple[tuple[str, str], ...]
+    stage_host: str | None
+    stage_fd: int | None
     mountpoints: str
     merged_usr: bool
 
@@ -145,17 +145,19 @@ def discover() -> Toolchain:
     hidden = [t.host for t in trees if not reachable_by_others(t.host)]
     if not reachable_by_others(bwrap):
         hidden.append(os.path.dirname(os.path.dirname(os.path.dirname(bwrap))))
+    stage_host = os.path.commonpath(hidden) if hidden else None
+    stage_fd = None
+    if stage_host is not None:
+        try:
+            stage_fd = os.open(stage_host, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise SandboxUnavailableError(f"cannot open {stage_host} to bind it: {exc}") from exc
     scratch = scratch_root()
     _sweep_stale_mountpoints(scratch)
     mountpoints = tempfile.mkdtemp(prefix=f"kosmos-mnt-{os.getpid()}-", dir=scratch)
     os.chmod(mountpoints, 0o755)  # noqa: S103 - empty mountpoints the sandbox uid must traverse
     for name in ("stage", "ws"):
         os.mkdir(os.path.join(mountpoints, name), 0o755)
-    stages = []
-    for index, root in enumerate(_outermost(hidden)):
-        target = os.path.join(mountpoints, "stage", str(index))
-        os.mkdir(target, 0o755)
-        stages.append((root, target))
     atexit.register(_remove_mountpoints, mountpoints)
     return Toolchain(
         bwrap=bwrap,
@@ -165,7 +167,8 @@ def discover() -> Toolchain:
         sys_path=tuple(sys_path),
         runner_sandbox=f"{_SANDBOX_KOSMOS}/kosmos/execution/runner.py",
         lib_dirs=lib_dirs,
-        stages=tuple(stages),
+        stage_host=stage_host,
+        stage_fd=stage_fd,
         mountpoints=mountpoints,
         merged_usr=os.path.islink("/lib"),
     )
@@ -218,29 +221,16 @@ def _alive(pid: int) -> bool:
 
 def _remove_mountpoints(mountpoints: str) -> None:
     """Remove the empty mountpoint directories when the process exits (rmdir: never a tree)."""
-    stage = os.path.join(mountpoints, "stage")
-    with contextlib.suppress(OSError), os.scandir(stage) as entries:
-        for entry in entries:
-            with contextlib.suppress(OSError):
-                os.rmdir(entry.path)
-    for path in (stage, os.path.join(mountpoints, "ws"), mountpoints):
+    for path in (os.path.join(mountpoints, "stage"), os.path.join(mountpoints, "ws"), mountpoints):
         with contextlib.suppress(OSError):
             os.rmdir(path)
 
 
 def staged(toolchain: Toolchain, host_path: str) -> str:
     """The path under which the bwrap process sees ``host_path`` (staged when hidden)."""
-    for root, target in toolchain.stages:
-        if host_path == root or host_path.startswith(root.rstrip(os.sep) + os.sep):
-            rel = os.path.relpath(host_path, root)
-            return target if rel == "." else os.path.join(target, rel)
+    stage = toolchain.stage_host
+    if stage is not None and (host_path == stage or host_path.startswith(stage.rstrip(os.sep) + os.sep)):
+        rel = os.path.relpath(host_path, stage)
+        base = os.path.join(toolchain.mountpoints, "stage")
+        return base if rel == "." else os.path.join(base, rel)
     return host_path
-
-
-def _outermost(paths: list[str]) -> list[str]:
-    """The paths not inside another of them (each hidden tree is staged once, at its top)."""
-    roots: list[str] = []
-    for path in sorted(set(paths)):
-        if not any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots):
-            roots.append(path)
-    return roots

@@ -163,7 +163,7 @@ class LocalSandbox:
             plan = BwrapPlan(**{**plan.__dict__, "info_fd": info_w, "command": command})
             setup = ChildSetup(uid=uid, gid=gid, as_root=as_root,
                                cgroup_procs=group.join_paths() if group else (),
-                               stage_binds=tc.stages,
+                               stage_fd=tc.stage_fd, stage_target=os.path.join(tc.mountpoints, "stage"),
                                workspace_target=ws_mount, workspace_bytes=st.workspace_bytes(limits),
                                workspace_inodes=st.workspace_inodes)
             try:

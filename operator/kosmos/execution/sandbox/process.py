@@ -44,7 +44,8 @@ class ChildSetup:
     gid: int
     as_root: bool
     cgroup_procs: Sequence[str]
-    stage_binds: Sequence[tuple[str, str]]  # (hidden host tree, mountpoint) for bwrap to reach
+    stage_fd: int | None
+    stage_target: str
     workspace_target: str
     workspace_bytes: int
     workspace_inodes: int
@@ -95,6 +96,8 @@ def _child(setup: ChildSetup, sock: socket.socket) -> Callable[[], None]:
             _libc.prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0)
             for path in setup.cgroup_procs:
                 _write(path, "0")
+            if setup.stage_fd is not None:
+                os.fchdir(setup.stage_fd)  # unshare() carries the cwd into the new namespace
             if setup.as_root:
                 _check(_libc.unshare(_CLONE_NEWNS), "unshare(mount)")
             else:
@@ -104,9 +107,9 @@ def _child(setup: ChildSetup, sock: socket.socket) -> Callable[[], None]:
                 _write("/proc/self/uid_map", f"{uid} {uid} 1")
                 _write("/proc/self/gid_map", f"{gid} {gid} 1")
             _check(_libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None), "make / private")
-            for host, target in setup.stage_binds:  # still this user: it can reach them
-                _check(_libc.mount(host.encode(), target.encode(), None, _MS_BIND | _MS_REC, None),
-                       f"bind {host}")
+            if setup.stage_fd is not None:
+                _check(_libc.mount(b".", setup.stage_target.encode(), None, _MS_BIND | _MS_REC, None),
+                       "bind the interpreter")
             os.chdir("/")
             opts = (f"size={setup.workspace_bytes},nr_inodes={setup.workspace_inodes},mode=0700,"
                     f"uid={setup.uid},gid={setup.gid}")

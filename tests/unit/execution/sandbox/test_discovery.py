@@ -47,10 +47,3 @@ def test_mountpoints_of_dead_processes_are_swept_and_live_ones_kept(tmp_path: Pa
 
 def test_this_process_names_its_mountpoints_after_its_pid() -> None:
     assert Path(discovery.discover().mountpoints).name.startswith(f"kosmos-mnt-{os.getpid()}-")
-
-
-def test_each_hidden_tree_is_staged_once_at_its_top() -> None:
-    hidden = ["/root/.pyenv/versions/3.11.7", "/root/.pyenv/versions/3.11.7/lib/python3.11/site-packages",
-              "/home/ada/private/checkout/operator/kosmos"]
-    assert discovery._outermost(hidden) == [  # noqa: SLF001
-        "/home/ada/private/checkout/operator/kosmos", "/root/.pyenv/versions/3.11.7"]
