@@ -219,3 +219,23 @@ def test_an_unsandboxed_run_says_so_in_its_status(repo: Path) -> None:
     assert ready["message"].startswith("UNSAFE: the program ran WITHOUT a sandbox")
     assert status["execution"]["measurement"]["isolation"].startswith("NONE")
     assert "WITHOUT" in done.stderr
+
+
+def test_a_checkout_inside_a_private_folder_still_runs_sandboxed(repo: Path, tmp_path: Path) -> None:
+    """CI may clone into a 0700 folder: the package tree is staged like root's interpreter."""
+    import os  # noqa: PLC0415
+    import shutil  # noqa: PLC0415
+
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    shutil.copytree(repo / "operator" / "kosmos", private / "kosmos",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    done = subprocess.run(
+        [sys.executable, "-m", "kosmos.cli", "run", "examples/sleep-welch-t.yaml", "-o", "json"],
+        cwd=repo, env={**os.environ, "PYTHONPATH": str(private)}, capture_output=True, text=True,
+        timeout=240, check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    status = json.loads(done.stdout)["status"]
+    assert status["phase"] == "Succeeded"
+    assert status["statistics"][0]["pValue"] == pytest.approx(0.07939414018735816, rel=1e-12)

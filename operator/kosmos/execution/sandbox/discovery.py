@@ -26,6 +26,7 @@ __all__ = [
     "HostTree", "Toolchain", "discover", "reachable_by_others", "scratch_root"]
 
 _SANDBOX_PYTHON = "/opt/python"
+_PACKAGE_COPY = "pkg"
 _SANDBOX_VENV = "/opt/venv"
 _SANDBOX_KOSMOS = "/opt/kosmos"
 
@@ -133,8 +134,20 @@ def discover() -> Toolchain:
             trees.append(HostTree(entry, f"/opt/site{index}"))
             mapped = f"/opt/site{index}"
         sys_path.append(mapped)
+    scratch = scratch_root()
+    _sweep_stale_mountpoints(scratch)
+    mountpoints = tempfile.mkdtemp(prefix=f"kosmos-mnt-{os.getpid()}-", dir=scratch)
+    os.chmod(mountpoints, 0o755)  # noqa: S103 - empty mountpoints the sandbox uid must traverse
+    atexit.register(_remove_mountpoints, mountpoints)
     kosmos_dir = os.path.dirname(os.path.realpath(__file__))  # .../kosmos/execution/sandbox
     package = os.path.dirname(os.path.dirname(kosmos_dir))
+    if not reachable_by_others(package):
+        # A checkout in a private folder (CI's clone, a 0700 home) next to an interpreter under
+        # /root: one staged directory cannot hold both, so the pure-Python package is copied
+        # where the sandbox uid can read it (one copy per process, removed at exit).
+        copy = os.path.join(mountpoints, _PACKAGE_COPY, "kosmos")
+        shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        package = copy
     trees.append(HostTree(package, f"{_SANDBOX_KOSMOS}/kosmos"))
     sys_path.insert(0, _SANDBOX_KOSMOS)
     python_sandbox = _map(python, trees)
@@ -152,13 +165,8 @@ def discover() -> Toolchain:
             stage_fd = os.open(stage_host, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         except OSError as exc:
             raise SandboxUnavailableError(f"cannot open {stage_host} to bind it: {exc}") from exc
-    scratch = scratch_root()
-    _sweep_stale_mountpoints(scratch)
-    mountpoints = tempfile.mkdtemp(prefix=f"kosmos-mnt-{os.getpid()}-", dir=scratch)
-    os.chmod(mountpoints, 0o755)  # noqa: S103 - empty mountpoints the sandbox uid must traverse
     for name in ("stage", "ws"):
         os.mkdir(os.path.join(mountpoints, name), 0o755)
-    atexit.register(_remove_mountpoints, mountpoints)
     return Toolchain(
         bwrap=bwrap,
         python_host=python,
@@ -220,7 +228,9 @@ def _alive(pid: int) -> bool:
 
 
 def _remove_mountpoints(mountpoints: str) -> None:
-    """Remove the empty mountpoint directories when the process exits (rmdir: never a tree)."""
+    """Remove the mountpoint directories when the process exits (rmdir: never a tree, except
+    our own copy of the package; the mounts live only in each run's private namespace)."""
+    shutil.rmtree(os.path.join(mountpoints, _PACKAGE_COPY), ignore_errors=True)
     for path in (os.path.join(mountpoints, "stage"), os.path.join(mountpoints, "ws"), mountpoints):
         with contextlib.suppress(OSError):
             os.rmdir(path)

@@ -47,3 +47,10 @@ def test_mountpoints_of_dead_processes_are_swept_and_live_ones_kept(tmp_path: Pa
 
 def test_this_process_names_its_mountpoints_after_its_pid() -> None:
     assert Path(discovery.discover().mountpoints).name.startswith(f"kosmos-mnt-{os.getpid()}-")
+
+
+def test_the_package_tree_is_one_the_sandbox_uid_can_read() -> None:
+    """A checkout in a private folder is bound from a readable copy, never from where it is."""
+    (tree,) = [t for t in discovery.discover().trees if t.target.endswith("/kosmos")]
+    assert discovery.reachable_by_others(tree.host)
+    assert Path(tree.host, "execution", "runner.py").is_file()
