@@ -38,7 +38,8 @@ BARE, RUNPY, LAUNCHER, BWRAP = (
 RUNNER = "bare: runner.py + program, same interpreter"
 IN_BOX = "bwrap + launcher + runner, no host setup"
 NO_CGROUP, FULL = "LocalSandbox.run, cgroup='none'", "LocalSandbox.run (full, as the Executor)"
-SPAWN, INSIDE = "fork + child setup + exec bwrap", "bwrap + launcher + runner until exit"
+FORKED = "LocalSandbox.run, launch='fork' (forked child, no launch thread)"
+SPAWN, INSIDE = "spawn: namespaces, tmpfs, cgroup join, uid drop, exec bwrap", "bwrap + launcher + runner until exit"
 
 
 def _host(tc: discovery.Toolchain, path: str) -> str:
@@ -62,6 +63,7 @@ class _Rows:
         self.bwrap_exe = tc.bwrap
         self.request = RunRequest(code=PROGRAM, limits=limits)
         self.boxes = {NO_CGROUP: local.LocalSandbox(SandboxSettings(cgroup="none")),
+                      FORKED: local.LocalSandbox(SandboxSettings(launch="fork")),
                       FULL: local.LocalSandbox()}
         limits_arg = rlimits.encode(rlimits.rlimits_for(limits, memory_by_cgroup=False,
                                                         max_open_files=1024))
@@ -150,7 +152,8 @@ def _phases(acc: dict[str, float]) -> Iterator[None]:
     ``subprocess.Popen`` (which process.py calls) is wrapped module-wide, only while profiling.
     """
     targets = [(cgroups, "create", "cgroup create"), (workspace, "make_job_dir", "job dir"),
-               (subprocess, "Popen", SPAWN), (local, "run_supervised", "supervised"),
+               (process, "_start_in_thread", SPAWN), (process, "_start_forked", SPAWN),
+               (local, "run_supervised", "supervised"),
                (process, "_reap", "reap"), (local.LocalSandbox, "_result", "result reading"),
                (cgroups.RunCgroup, "remove", "cleanup"), (workspace, "remove_job_dir", "cleanup")]
     saved = [(obj, name, getattr(obj, name)) for obj, name, _ in targets]
@@ -192,11 +195,17 @@ def _ms(value: float) -> str:
     return f"{value:.1f} ms" + (" (negative: noise outweighed it in this run)" if value < 0 else "")
 
 
+def _rss_mib() -> float:
+    with open("/proc/self/status", encoding="utf-8") as handle:
+        line = next(line for line in handle if line.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
+
+
 def _verdict(layers: dict[str, float], full: dict[str, float], times: dict[str, float],
              prof: dict[str, dict[str, float]], runs: int) -> list[str]:
     """Notes that split the full overhead by the rows and the profile, and name the next steps."""
     phases = "; ".join(f"{k} {v:.1f}" for k, v in sorted(prof[FULL].items(), key=lambda kv: -kv[1]))
-    none = prof[NO_CGROUP]
+    none, forked = prof[NO_CGROUP], prof[FORKED]
     attach = prof[FULL][SPAWN] - none[SPAWN]
     return [
         f"profile of the full run (median ms per phase over {runs} runs, by wrapping the functions "
@@ -207,23 +216,23 @@ def _verdict(layers: dict[str, float], full: dict[str, float], times: dict[str, 
         "pass.py, for 6 namespaces, about 35 mount calls, pivot_root; the launcher's runpy "
         f"imports cost {layers[LAUNCHER]:.1f} ms on pass.py, but the runner imports most of the "
         "same modules, so little of it adds here); host-side setup without cgroups "
-        f"{_ms(full[NO_CGROUP] - full[IN_BOX])} (with cgroup='none': spawn "
-        f"{none[SPAWN]:.1f} ms for fork without vfork because of preexec_fn, unshare, bind and "
-        f"tmpfs mounts, uid drop, exec; bwrap + launcher + runner until exit {none[INSIDE]:.1f} "
-        f"ms against {times[IN_BOX]:.1f} ms started directly; reap {none['reap']:.1f} ms, "
-        f"{prof[FULL]['reap']:.1f} ms with cgroups, polled every 1 ms; job dir, envelope and "
-        f"cleanup); cgroups {_ms(full[FULL] - full[NO_CGROUP])}, of which the attach "
-        f"{attach:.1f} ms (how much longer the spawn takes with cgroups): the child's write to "
-        "cgroup.procs waits for an RCU grace period (cgroup_threadgroup_rwsem; cgroup v1 here, "
-        "v2 alike unless mounted with favordynmods).",
-        "next steps, largest first: (1) take the cgroup attach off the critical path: on v2 "
-        "spawn straight into the run's cgroup (clone3 with CLONE_INTO_CGROUP) or mount with "
-        "favordynmods; on v1 keep a small pool of run cgroups, each with a parked helper attached "
-        "ahead of time that forks bwrap, so the run inherits the cgroup with no migration; "
-        "(2) host side: wait for the namespace's pid 1 on a pidfd instead of polling every 1 ms, "
-        "and fork bwrap from a small helper rather than from the (large) calling process; "
-        "(3) bubblewrap: fewer mounts (a minimal /dev, one bind for the toolchain); a warm pool "
-        "of pre-started sandboxes is the only way to hide namespace creation entirely.",
+        f"{_ms(full[NO_CGROUP] - full[IN_BOX])} (spawn {none[SPAWN]:.1f} ms from a launch thread: "
+        "unshare, bind and tmpfs mounts, uid drop, vfork and exec of bwrap; bwrap + launcher + "
+        f"runner until exit {none[INSIDE]:.1f} ms against {times[IN_BOX]:.1f} ms started directly; "
+        f"reap {none['reap']:.1f} ms on a pidfd; job dir, envelope and cleanup); cgroups "
+        f"{_ms(full[FULL] - full[NO_CGROUP])}, of which the attach {attach:.1f} ms (the launch "
+        "thread writes 0 to each v1 tasks file: moving one thread skips cgroup_threadgroup_rwsem, "
+        "whose write side waits an RCU grace period, 10-20 ms here, on every cgroup.procs write).",
+        f"the forked child (launch='fork', the path of non-root runs and of cgroup v2) costs "
+        f"{_ms(full[FORKED] - full[FULL])} more than the launch thread: its spawn takes "
+        f"{forked[SPAWN]:.1f} ms against {prof[FULL][SPAWN]:.1f} ms, because a preexec_fn makes "
+        f"Python fork this whole {_rss_mib():.0f} MiB process instead of vfork (about 5 ms once "
+        "pandas and scipy are loaded), and on cgroup v2 its cgroup.procs write waits for RCU.",
+        "next steps, largest first: (1) bubblewrap: fewer mounts (a minimal /dev, one bind for "
+        "the toolchain), the largest part left; (2) on cgroup v2, spawn straight into the run's "
+        "cgroup (clone3 with CLONE_INTO_CGROUP, which Python does not expose) instead of the "
+        "forked child; (3) create the next run's cgroup ahead of time; a warm pool of pre-started "
+        "sandboxes is the only way to hide namespace creation entirely.",
     ]
 
 
@@ -273,7 +282,8 @@ def run(*, quick: bool = False) -> list[dict[str, Any]]:
             "Its start includes the site-packages .pth files (here one imports certifi) in both "
             "rows alike.",
             "full: LocalSandbox.run timed whole: uid lease (as root), cgroup create/attach/remove, "
-            "job dir, tmpfs workspace, bwrap, rlimit launcher, supervision, envelope reading.",
+            "job dir, tmpfs workspace, launch thread, bwrap, rlimit launcher, supervision, envelope "
+            "reading; every run gets a fresh cgroup, tmpfs and namespaces (no pool, no reuse).",
             *_verdict({r[0]: r[3] for r in layers}, {r[0]: r[3] for r in full},
                       {r[0]: r[1] for r in full}, prof, runs),
             "published start times for comparison (other systems and machines): Firecracker about "

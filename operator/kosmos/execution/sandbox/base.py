@@ -107,6 +107,7 @@ class SandboxSettings:
     uid_range: tuple[int, int] = (1_500_000_000, 65_536)
     workspace_root: str | None = None
     cgroup: str = "auto"  # auto | v2 | v1 | none
+    launch: str = "auto"  # auto (a launch thread and vfork where possible) | fork (always a forked child)
 
     def workspace_bytes(self, limits: ResourceLimits) -> int:
         mb = self.workspace_mb if self.workspace_mb is not None else limits.max_file_size_mb + 64

@@ -57,8 +57,32 @@ class RunCgroup:
         return f"cgroup v{self.version} " + ",".join(sorted(self.dirs))
 
     def join_paths(self) -> list[str]:
-        """Files the child writes its pid to before exec (all of them, v1 per controller)."""
+        """Files the forked child writes "0" (itself) to before exec: v1 one per controller.
+
+        On v1 the single-threaded child moves its one thread through ``tasks``: the kernel then
+        skips the global cgroup_threadgroup_rwsem, whose write side waits an RCU grace period
+        (10-20 ms here) on every ``cgroup.procs`` write. Moving the only thread moves the
+        process, and everything it forks or execs stays in the group. v2 refuses thread
+        moves between domain cgroups, so it writes ``cgroup.procs``.
+        """
+        if self.version == 1:
+            return [os.path.join(d, "tasks") for d in dict.fromkeys(self.dirs.values())]
         return self.procs_files
+
+    def origin_paths(self) -> list[str]:
+        """v1: the ``tasks`` files of the calling thread's own groups in the run's hierarchies.
+
+        A launch thread (``thread_launch.py``) joins the run's groups to spawn into them, then
+        writes "0" to these to go back.
+        """
+        if self.version != 1:
+            return []
+        own: dict[str, str] = {}
+        for line in (_read("/proc/thread-self/cgroup") or "").splitlines():
+            _id, controllers, rel = line.split(":", 2)
+            for ctrl in controllers.split(","):
+                own[ctrl] = rel
+        return [os.path.join(_ROOT, ctrl, own[ctrl].lstrip("/"), "tasks") for ctrl in self.dirs if ctrl in own]
 
     def pids(self) -> set[int]:
         found: set[int] = set()
@@ -105,8 +129,9 @@ class RunCgroup:
             with contextlib.suppress(OSError):
                 _write(os.path.join(self.dirs["memory"], "cgroup.kill"), "1")
                 return
+        own = os.getpid()  # a launch thread still in the group must not take this process down
         for _ in range(100):
-            pids = self.pids()
+            pids = self.pids() - {own}
             if not pids:
                 return
             for pid in pids:

@@ -22,7 +22,7 @@ from typing import Any
 
 from kosmos.api.errors import ErrorKind
 from kosmos.execution.result import ExecutionResult
-from kosmos.execution.sandbox import cgroups, discovery, rlimits, workspace
+from kosmos.execution.sandbox import cgroups, discovery, rlimits, thread_launch, workspace
 from kosmos.execution.sandbox.base import RunRequest, SandboxSettings, SandboxUnavailableError
 from kosmos.execution.sandbox.bubblewrap import BwrapPlan, bwrap_argv, sandbox_env
 from kosmos.execution.sandbox.process import ChildSetup, ProcessOutcome, SpawnError, run_supervised
@@ -110,6 +110,16 @@ def _probe_userns() -> str | None:
     return None
 
 
+def _thread_launch(settings: SandboxSettings, group: cgroups.RunCgroup | None, *, as_root: bool) -> bool:
+    """Whether a launch thread can start this run (see ``thread_launch.py``)."""
+    if settings.launch == "fork" or not as_root or not thread_launch.supported():
+        return False
+    if group is None:
+        return True
+    leave = group.origin_paths()  # the thread must be able to go back to the caller's groups
+    return group.version == 1 and len(leave) == len(group.dirs) and all(os.access(p, os.W_OK) for p in leave)
+
+
 class LocalSandbox:
     """bubblewrap + cgroups + rlimits on this machine (see ``sandbox/__init__.py``)."""
 
@@ -165,7 +175,9 @@ class LocalSandbox:
                                cgroup_procs=group.join_paths() if group else (),
                                stage_fd=tc.stage_fd, stage_target=os.path.join(tc.mountpoints, "stage"),
                                workspace_target=ws_mount, workspace_bytes=st.workspace_bytes(limits),
-                               workspace_inodes=st.workspace_inodes)
+                               workspace_inodes=st.workspace_inodes,
+                               thread_launch=_thread_launch(st, group, as_root=as_root),
+                               cgroup_leave=group.origin_paths() if group else ())
             try:
                 outcome = run_supervised(bwrap_argv(plan), executable=discovery.staged(tc, tc.bwrap), setup=setup,
                                          info_pipe=(info_r, info_w), usage_pipe=(usage_r, usage_w),
@@ -232,6 +244,8 @@ class LocalSandbox:
                                         else "RLIMIT_NPROC in the run's user namespace (no writable cgroup)")
         measurement["isolation"] = ("bubblewrap: user, pid, net, ipc, uts, cgroup namespaces; uid "
                                     + ("per-run host uid" if os.geteuid() == 0 else f"{os.getuid()} (caller)"))
+        if outcome.launch:
+            measurement["launch"] = outcome.launch
         wall = outcome.wall_seconds
         timings = envelope.get("timings") if envelope else None
         return ExecutionResult(

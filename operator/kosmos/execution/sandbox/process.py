@@ -1,19 +1,21 @@
 """Spawn bwrap for one run and supervise it: deadline, process-tree kill, output caps, rusage.
 
-Called by ``local.py``. The forked child (before exec'ing bwrap) joins the run's cgroup,
-enters a private mount namespace (plus a user namespace when not root), bind-mounts the
-directories the sandbox uid cannot reach from an fd opened earlier, mounts the run's tmpfs
-(size and inode capped), hands an fd of that tmpfs to the parent, and drops to the run's
-uid. Killing bwrap's child (pid 1 of the run's pid namespace) kills every process of the run.
+Called by ``local.py``. Before bwrap runs, the run joins its cgroup, enters a private mount
+namespace (plus a user namespace when not root), bind-mounts the directories the sandbox uid
+cannot reach from an fd opened earlier, mounts the run's tmpfs (size and inode capped), hands
+an fd of that tmpfs to the supervisor, and drops to the run's uid. As root with cgroup v1 (or
+none) a launch thread does this and bwrap starts with vfork (``thread_launch.py``); otherwise a
+forked child does it in a ``preexec_fn``. Killing bwrap's child (pid 1 of the run's pid
+namespace) kills every process of the run.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import functools
 import json
 import os
+import select
 import selectors
 import signal
 import socket
@@ -22,14 +24,15 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from kosmos.execution.sandbox.mounts import check, libc, mount_run, write
+from kosmos.execution.sandbox.thread_launch import ThreadLaunch
+
 __all__ = ["ChildSetup", "ProcessOutcome", "SpawnError", "run_supervised"]
 
 _CLONE_NEWNS = 0x00020000
 _CLONE_NEWUSER = 0x10000000
-_MS_NOSUID, _MS_NODEV, _MS_BIND, _MS_REC, _MS_PRIVATE = 2, 4, 4096, 16384, 1 << 18
 _PR_SET_DUMPABLE = 4
 _PR_SET_CHILD_SUBREAPER = 36
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 class SpawnError(RuntimeError):
@@ -49,6 +52,8 @@ class ChildSetup:
     workspace_target: str
     workspace_bytes: int
     workspace_inodes: int
+    thread_launch: bool = False  # root, cgroup v1 or none: see thread_launch.py
+    cgroup_leave: Sequence[str] = ()  # the caller's own cgroup files, for the launch thread
 
 
 @dataclass
@@ -70,56 +75,30 @@ class ProcessOutcome:
     workspace_fd: int | None = None
     info: dict[str, int] = field(default_factory=dict)
     usage: tuple[float, int] | None = None
+    launch: str = ""
 
     @property
     def exit_code(self) -> int | None:
         return os.waitstatus_to_exitcode(self.wait_status)
 
 
-def _check(result: int, what: str) -> None:
-    if result != 0:
-        code = ctypes.get_errno()
-        raise OSError(code, f"{what}: {os.strerror(code)}")
-
-
-def _write(path: str, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY)
-    try:
-        os.write(fd, text.encode())
-    finally:
-        os.close(fd)
-
-
 def _child(setup: ChildSetup, sock: socket.socket) -> Callable[[], None]:
     def run() -> None:
         try:
-            _libc.prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0)
+            libc.prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0)
             for path in setup.cgroup_procs:
-                _write(path, "0")
+                write(path, "0")
             if setup.stage_fd is not None:
                 os.fchdir(setup.stage_fd)  # unshare() carries the cwd into the new namespace
             if setup.as_root:
-                _check(_libc.unshare(_CLONE_NEWNS), "unshare(mount)")
+                check(libc.unshare(_CLONE_NEWNS), "unshare(mount)")
             else:
                 uid, gid = os.getuid(), os.getgid()
-                _check(_libc.unshare(_CLONE_NEWNS | _CLONE_NEWUSER), "unshare(user, mount)")
-                _write("/proc/self/setgroups", "deny")
-                _write("/proc/self/uid_map", f"{uid} {uid} 1")
-                _write("/proc/self/gid_map", f"{gid} {gid} 1")
-            _check(_libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None), "make / private")
-            if setup.stage_fd is not None:
-                _check(_libc.mount(b".", setup.stage_target.encode(), None, _MS_BIND | _MS_REC, None),
-                       "bind the interpreter")
-            os.chdir("/")
-            opts = (f"size={setup.workspace_bytes},nr_inodes={setup.workspace_inodes},mode=0700,"
-                    f"uid={setup.uid},gid={setup.gid}")
-            _check(_libc.mount(b"tmpfs", setup.workspace_target.encode(), b"tmpfs",
-                               _MS_NOSUID | _MS_NODEV, opts.encode()), "mount the workspace tmpfs")
-            for name in ("workspace", "tmp"):
-                path = os.path.join(setup.workspace_target, name)
-                os.mkdir(path, 0o700)
-                os.chown(path, setup.uid, setup.gid)
-            ws = os.open(setup.workspace_target, os.O_PATH | os.O_DIRECTORY)
+                check(libc.unshare(_CLONE_NEWNS | _CLONE_NEWUSER), "unshare(user, mount)")
+                write("/proc/self/setgroups", "deny")
+                write("/proc/self/uid_map", f"{uid} {uid} 1")
+                write("/proc/self/gid_map", f"{gid} {gid} 1")
+            ws = mount_run(setup)
             socket.send_fds(sock, [b"ok"], [ws])
             os.close(ws)
             if setup.as_root:
@@ -140,24 +119,32 @@ def _child(setup: ChildSetup, sock: socket.socket) -> Callable[[], None]:
 def _become_subreaper() -> bool:
     """Adopt orphaned descendants: bwrap's outer process exits without reaping the run's pid 1,
     which would otherwise linger as a zombie of the host's init; we reap it ourselves."""
-    return _libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    return libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
 
 
 def _reap(pid: int | None, timeout: float = 10.0) -> tuple[float, int]:
     """Wait until ``pid`` (pid 1 of the run's namespace) is reaped: then every process of the run is gone."""
     if pid is None:
         return 0.0, 0
-    end = time.monotonic() + timeout
-    while True:
-        try:
-            done, _status, usage = os.wait4(pid, os.WNOHANG)
-        except ChildProcessError:
-            return 0.0, 0  # reaped by bwrap itself, or not ours
-        if done:
-            return usage.ru_utime + usage.ru_stime, usage.ru_maxrss
-        if time.monotonic() > end:
-            return 0.0, 0
-        time.sleep(0.001)
+    pidfd = None
+    try:
+        while True:
+            try:
+                done, _status, usage = os.wait4(pid, os.WNOHANG)
+            except ChildProcessError:
+                return 0.0, 0  # reaped by bwrap itself, or not ours
+            if done:
+                return usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+            if pidfd is None:
+                try:
+                    pidfd = os.pidfd_open(pid)  # a child we have not reaped: its pid is not reused
+                except ProcessLookupError:
+                    continue
+            elif not select.select([pidfd], [], [], timeout)[0]:
+                return 0.0, 0
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
 
 
 def _kill_tree(proc: subprocess.Popen[bytes], child_pid: int | None, extra: Callable[[], None] | None) -> None:
@@ -175,15 +162,53 @@ def run_supervised(argv: Sequence[str], *, executable: str, setup: ChildSetup, i
                    kill_extra: Callable[[], None] | None = None) -> ProcessOutcome:
     """Run bwrap and supervise it until every process of the run is gone."""
     outcome = ProcessOutcome()
-    parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
     info_r, info_w = info_pipe
     usage_r, usage_w = usage_pipe
     _become_subreaper()
     started = time.monotonic()
+    launch = ThreadLaunch(setup, leave=setup.cgroup_leave) if setup.thread_launch else None
+    try:
+        if launch is not None:
+            proc, outcome.workspace_fd = _start_in_thread(launch, argv, executable, (info_w, usage_w))
+            outcome.launch = "a launch thread set up the run and started bwrap with vfork"
+        else:
+            proc, outcome.workspace_fd = _start_forked(argv, executable, setup, (info_w, usage_w))
+            outcome.launch = "a forked child set up the run and exec'd bwrap (preexec_fn)"
+    except SpawnError:
+        os.close(info_r)
+        os.close(usage_r)
+        raise
+    finally:
+        os.close(info_w)
+        os.close(usage_w)
+    try:
+        return _supervise(proc, outcome, started=started, info_r=info_r, usage_r=usage_r,
+                          timeout_seconds=timeout_seconds, max_output_bytes=max_output_bytes,
+                          kill_extra=kill_extra)
+    finally:
+        if launch is not None:
+            launch.finish()
+
+
+def _start_in_thread(launch: ThreadLaunch, argv: Sequence[str], executable: str,
+                     pass_fds: tuple[int, ...]) -> tuple[subprocess.Popen[bytes], int]:
+    def spawn() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(list(argv), executable=executable, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={}, pass_fds=pass_fds,
+                                start_new_session=True)
+    try:
+        return launch.start(spawn)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise SpawnError(f"could not start the sandbox: {type(exc).__name__}: {exc}") from exc
+
+
+def _start_forked(argv: Sequence[str], executable: str, setup: ChildSetup,
+                  pass_fds: tuple[int, ...]) -> tuple[subprocess.Popen[bytes], int | None]:
+    parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
     try:
         proc = subprocess.Popen(  # noqa: PLW1509 - preexec_fn is the only pre-exec hook we have
             list(argv), executable=executable, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, env={}, pass_fds=(info_w, usage_w), start_new_session=True,
+            stderr=subprocess.PIPE, env={}, pass_fds=pass_fds, start_new_session=True,
             preexec_fn=_child(setup, child_sock),
         )
     except (OSError, subprocess.SubprocessError) as exc:
@@ -194,19 +219,23 @@ def run_supervised(argv: Sequence[str], *, executable: str, setup: ChildSetup, i
                 said.append(parent_sock.recv(4096).decode(errors="replace"))
         errors = [text for text in said if text.startswith("error")]
         detail = errors[-1] if errors else f"{type(exc).__name__}: {exc}"
+        parent_sock.close()
         raise SpawnError(f"could not start the sandbox: {detail}") from exc
     finally:
         child_sock.close()
-        os.close(info_w)
-        os.close(usage_w)
     try:
         parent_sock.settimeout(5.0)
         _msg, fds, _flags, _addr = socket.recv_fds(parent_sock, 16, 1)
-        outcome.workspace_fd = fds[0] if fds else None
+        return proc, (fds[0] if fds else None)
     except OSError:
-        outcome.workspace_fd = None
+        return proc, None
     finally:
         parent_sock.close()
+
+
+def _supervise(proc: subprocess.Popen[bytes], outcome: ProcessOutcome, *, started: float, info_r: int,
+               usage_r: int, timeout_seconds: float, max_output_bytes: int,
+               kill_extra: Callable[[], None] | None) -> ProcessOutcome:
     deadline = started + timeout_seconds
     pidfd = os.pidfd_open(proc.pid)
     sel = selectors.DefaultSelector()
