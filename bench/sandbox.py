@@ -238,7 +238,7 @@ def _verdict(layers: dict[str, float], full: dict[str, float], times: dict[str, 
 
 def run(*, quick: bool = False) -> list[dict[str, Any]]:
     """Two tables: the layers on a trivial program, and the full sandbox on the runner."""
-    runs = 5 if quick else 20
+    runs = 5 if quick else 30
     with tempfile.TemporaryDirectory(prefix="kosmos-bench-") as tmp:
         fds = os.open(os.devnull, os.O_WRONLY), os.open(os.devnull, os.O_WRONLY)
         try:

@@ -140,9 +140,12 @@ CASES: list[Case] = [
          "import socket\ns = socket.socket(socket.AF_UNIX)\ns.connect('\\0kosmos-redteam-canary')\n", "runtime",
          error_contains="Connection refused"),
     # --- symlinked outputs ----------------------------------------------------------------
+    # the runner renames a fresh envelope over the program's symlink; nothing is written through it
+    # (the host's own no-follow read of a symlinked envelope: tests/unit/execution/sandbox/test_workspace.py)
     Case("result_file_symlinked_out", "symlink",
-         "import os\nos.symlink('/job/job.json', '/workspace/.kosmos-result.json')\nresults = {'x': 1}\n",
-         "runtime", error_contains="without reporting a result"),
+         "import os\nos.symlink('/job/job.json', '/workspace/.kosmos-result.json')\n"
+         "os.symlink('/job/job.json', '/workspace/.kosmos-result.json.partial')\nresults = {'x': 1}\n",
+         None, expect_results={"x": 1}),
     Case("artifact_symlink_to_job", "symlink",
          "import os\nos.symlink('/job/job.json', os.path.join(artifacts_dir, 'leak.json'))\n"
          "open(os.path.join(artifacts_dir, 'real.txt'), 'w').write('mine')\nresults = {'x': 1}\n",

@@ -43,6 +43,7 @@ Python's last traceback line. The traceback, from the program's first frame, is 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -343,13 +344,21 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"runner.py: unknown option {flag!r}", file=sys.stderr)
             return 2
+    origin = os.getpid()
     envelope = run_job(job_path)
-    text = json.dumps(envelope, separators=(",", ":"), allow_nan=False)
     sys.stdout.flush()
     sys.stderr.flush()
-    if result_path:
-        with open(result_path, "w", encoding="utf-8") as handle:
+    if os.getpid() != origin:  # a child the program forked came back here: the runner reports once
+        os._exit(0 if envelope["success"] else 1)
+    text = json.dumps(envelope, separators=(",", ":"), allow_nan=False)
+    if result_path:  # a fresh file renamed into place: no symlink or file the program left is written through
+        partial = f"{result_path}.partial"
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(partial)
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with open(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+        os.replace(partial, result_path)
     if stdout_envelope:
         sys.stdout.write("\n" + ENVELOPE_MARKER + text + "\n")
         sys.stdout.flush()

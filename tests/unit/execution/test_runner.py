@@ -164,6 +164,24 @@ def test_other_exceptions_stay_runtime_with_the_python_last_line(tmp_path: Path)
     assert envelope["error"] == "ValueError: bad value"
 
 
+FORKED_CHILD_RETURNS = """
+import os
+r, w = os.pipe()
+if os.fork() == 0:
+    os.close(w)
+    os.read(r, 1)  # EOF once the runner's own process has written its envelope and exited
+    results = {"who": "child"}  # and now the child, too, returns into the runner
+else:
+    results = {"who": "parent"}
+"""
+
+
+def test_a_child_the_program_forked_does_not_overwrite_the_runners_envelope(tmp_path: Path) -> None:
+    envelope = run_program(FORKED_CHILD_RETURNS, tmp_path)  # returns once the child closed stdout too
+    assert envelope["results"] == {"who": "parent"}
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("result")) == ["result.json"]
+
+
 # --- what the user sees: `kosmos run` in the local sandbox ----------------------------------
 
 
