@@ -30,6 +30,30 @@ class Case:
         return {**FAST, **self.limits}
 
 
+# raw syscalls through ctypes, numbers by machine: (io_uring_setup, userfaultfd, keyctl, bpf, clone3)
+KERNEL_SURFACE = """
+import ctypes, errno, multiprocessing, platform, subprocess
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+nr = {"x86_64": (425, 323, 250, 321, 435), "aarch64": (425, 282, 219, 280, 435)}[platform.machine()]
+def call(rc):
+    return "ok" if rc >= 0 else errno.errorcode[ctypes.get_errno()]
+results = {
+    "unshare_user": call(libc.unshare(0x10000000)),
+    "clone_newuser": call(libc.syscall(56 if platform.machine() == "x86_64" else 220, 0x10000000 | 17, 0, 0, 0, 0)),
+    "clone3": call(libc.syscall(nr[4], None, 0)),
+    "ptrace": call(libc.ptrace(0, 0, None, None)),
+    "io_uring_setup": call(libc.syscall(nr[0], 1, ctypes.create_string_buffer(120))),
+    "userfaultfd": call(libc.syscall(nr[1], 0)),
+    "keyctl": call(libc.syscall(nr[2], 0, 0, 0, 0, 0)),
+    "bpf": call(libc.syscall(nr[3], 0, None, 0)),
+    "personality": call(libc.personality(0x0040000)),
+    "child": subprocess.run(["/usr/bin/true"]).returncode,
+}
+with multiprocessing.Pool(2) as pool:
+    results["pool"] = pool.map(abs, [-1, -2])
+"""
+
 CASES: list[Case] = [
     # --- introspection and dynamic-import escapes -------------------------------------
     Case("subclasses_walk_to_os", "introspection",
@@ -139,6 +163,11 @@ CASES: list[Case] = [
     Case("abstract_unix_socket_to_host", "network",
          "import socket\ns = socket.socket(socket.AF_UNIX)\ns.connect('\\0kosmos-redteam-canary')\n", "runtime",
          error_contains="Connection refused"),
+    # --- kernel surface: refused by the seccomp filter, while fork, threads and processes still work
+    Case("kernel_surface_syscalls", "seccomp", KERNEL_SURFACE, None, expect_results={
+        "unshare_user": "EPERM", "clone_newuser": "EPERM", "clone3": "ENOSYS", "ptrace": "EPERM",
+        "io_uring_setup": "EPERM", "userfaultfd": "EPERM", "keyctl": "EPERM", "bpf": "EPERM",
+        "personality": "EPERM", "pool": [1, 2], "child": 0}),
     # --- symlinked outputs ----------------------------------------------------------------
     # the runner renames a fresh envelope over the program's symlink; nothing is written through it
     # (the host's own no-follow read of a symlinked envelope: tests/unit/execution/sandbox/test_workspace.py)

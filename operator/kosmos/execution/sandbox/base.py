@@ -108,6 +108,7 @@ class SandboxSettings:
     workspace_root: str | None = None
     cgroup: str = "auto"  # auto | v2 | v1 | none
     launch: str = "auto"  # auto (a launch thread and vfork where possible) | fork (always a forked child)
+    seccomp: bool = True  # the seccomp filter of seccomp.py, where libseccomp is available
 
     def workspace_bytes(self, limits: ResourceLimits) -> int:
         mb = self.workspace_mb if self.workspace_mb is not None else limits.max_file_size_mb + 64

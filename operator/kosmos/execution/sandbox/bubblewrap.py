@@ -30,6 +30,7 @@ class BwrapPlan:
     network: bool = False
     merged_usr: bool = True
     hostname: str = "kosmos"
+    seccomp_fd: int | None = None  # compiled BPF (seccomp.py), read by bwrap
 
 
 def sandbox_env(*, threads: int, lib_dirs: Sequence[str]) -> dict[str, str]:
@@ -60,6 +61,8 @@ def bwrap_argv(plan: BwrapPlan) -> list[str]:
             "--hostname", plan.hostname, "--info-fd", str(plan.info_fd)]
     if not plan.network:
         argv.append("--unshare-net")
+    if plan.seccomp_fd is not None:
+        argv += ["--seccomp", str(plan.seccomp_fd)]
     argv += ["--ro-bind", "/usr", "/usr"]
     for name in ("lib", "lib64", "bin", "sbin"):
         if plan.merged_usr:

@@ -20,6 +20,7 @@ import sysconfig
 import tempfile
 from dataclasses import dataclass
 
+from kosmos.execution.sandbox import seccomp
 from kosmos.execution.sandbox.base import SandboxUnavailableError
 
 __all__ = [
@@ -167,6 +168,7 @@ def discover() -> Toolchain:
             raise SandboxUnavailableError(f"cannot open {stage_host} to bind it: {exc}") from exc
     for name in ("stage", "ws"):
         os.mkdir(os.path.join(mountpoints, name), 0o755)
+    seccomp.compiled()  # now: after a privilege drop the binding may be out of reach
     return Toolchain(
         bwrap=bwrap,
         python_host=python,

@@ -22,7 +22,7 @@ from typing import Any
 
 from kosmos.api.errors import ErrorKind
 from kosmos.execution.result import ExecutionResult
-from kosmos.execution.sandbox import cgroups, discovery, rlimits, thread_launch, workspace
+from kosmos.execution.sandbox import cgroups, discovery, rlimits, seccomp, thread_launch, workspace
 from kosmos.execution.sandbox.base import RunRequest, SandboxSettings, SandboxUnavailableError
 from kosmos.execution.sandbox.bubblewrap import BwrapPlan, bwrap_argv, sandbox_env
 from kosmos.execution.sandbox.process import ChildSetup, ProcessOutcome, SpawnError, run_supervised
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 _EAGAIN = re.compile(r"\[Errno 11\]|can't start new thread|Resource temporarily unavailable")
 _ENOSPC = re.compile(r"\[Errno (28|122)\]")
+_SIGNALS = frozenset(signal.Signals)  # a status of 128 + one of these is a death by that signal
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def classify(outcome: ProcessOutcome, envelope: dict[str, Any] | None, *, reques
         return Verdict(False, ErrorKind.MEMORY,
                        f"memory limit of {limits.memory_mb} MiB exceeded (killed by the kernel OOM killer)")
     code = outcome.exit_code
-    sig = -code if code is not None and code < 0 else (code - 128 if code and code > 128 else 0)
+    sig = -code if code is not None and code < 0 else (code - 128 if code and code - 128 in _SIGNALS else 0)
     cpu_limit = limits.cpu_seconds
     cpu_used = max(outcome.cpu_seconds, (cgroup.cpu_seconds() if cgroup else None) or 0.0,
                    outcome.usage[0] if outcome.usage else 0.0)
@@ -110,6 +111,17 @@ def _probe_userns() -> str | None:
     return None
 
 
+def _seccomp_fd(settings: SandboxSettings) -> int | None:
+    """A memfd holding the compiled filter for bwrap's ``--seccomp``, or None without one."""
+    bpf = seccomp.compiled().bpf if settings.seccomp else b""
+    if not bpf:
+        return None
+    fd = os.memfd_create("kosmos-seccomp", os.MFD_CLOEXEC)
+    os.write(fd, bpf)
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
 def _thread_launch(settings: SandboxSettings, group: cgroups.RunCgroup | None, *, as_root: bool) -> bool:
     """Whether a launch thread can start this run (see ``thread_launch.py``)."""
     if settings.launch == "fork" or not as_root or not thread_launch.supported():
@@ -153,6 +165,7 @@ class LocalSandbox:
                                          root=st.workspace_root or discovery.scratch_root(),
                                          owner=(uid, gid))
         outcome: ProcessOutcome | None = None
+        seccomp_fd = _seccomp_fd(st)
         try:
             limits_arg = rlimits.encode(rlimits.rlimits_for(
                 limits, memory_by_cgroup=group is not None and "memory" in group.dirs,
@@ -165,7 +178,7 @@ class LocalSandbox:
                 command=[tc.python_sandbox, "-I", "-S", "-c", rlimits.LAUNCHER, limits_arg,
                          tc.runner_sandbox, "/job/job.json", "--result", f"/workspace/{workspace.RESULT_NAME}"],
                 env=sandbox_env(threads=limits.threads, lib_dirs=tc.lib_dirs),
-                info_fd=-1, network=limits.network_access, merged_usr=tc.merged_usr)
+                info_fd=-1, network=limits.network_access, merged_usr=tc.merged_usr, seccomp_fd=seccomp_fd)
             info_r, info_w = os.pipe()
             usage_r, usage_w = os.pipe()
             command = list(plan.command)
@@ -183,12 +196,15 @@ class LocalSandbox:
                                          info_pipe=(info_r, info_w), usage_pipe=(usage_r, usage_w),
                                          timeout_seconds=limits.timeout_seconds,
                                          max_output_bytes=st.max_output_bytes,
-                                         kill_extra=group.kill if group else None)
+                                         kill_extra=group.kill if group else None,
+                                         extra_fds=() if seccomp_fd is None else (seccomp_fd,))
             except SpawnError as exc:
                 return ExecutionResult(success=False, error_kind=ErrorKind.INFRASTRUCTURE, error=str(exc),
                                        backend=self.name, docker_image=request.docker_image)
             return self._result(request, outcome, group)
         finally:
+            if seccomp_fd is not None:
+                os.close(seccomp_fd)
             if outcome is not None:
                 workspace.close_workspace(outcome.workspace_fd)
             if group is not None:
@@ -244,6 +260,8 @@ class LocalSandbox:
                                         else "RLIMIT_NPROC in the run's user namespace (no writable cgroup)")
         measurement["isolation"] = ("bubblewrap: user, pid, net, ipc, uts, cgroup namespaces; uid "
                                     + ("per-run host uid" if os.geteuid() == 0 else f"{os.getuid()} (caller)"))
+        measurement["seccomp"] = (seccomp.compiled().describe() if st.seccomp
+                                  else "no seccomp filter (SandboxSettings.seccomp is False)")
         if outcome.launch:
             measurement["launch"] = outcome.launch
         wall = outcome.wall_seconds

@@ -159,8 +159,8 @@ def _kill_tree(proc: subprocess.Popen[bytes], child_pid: int | None, extra: Call
 def run_supervised(argv: Sequence[str], *, executable: str, setup: ChildSetup, info_pipe: tuple[int, int],
                    usage_pipe: tuple[int, int],
                    timeout_seconds: float, max_output_bytes: int,
-                   kill_extra: Callable[[], None] | None = None) -> ProcessOutcome:
-    """Run bwrap and supervise it until every process of the run is gone."""
+                   kill_extra: Callable[[], None] | None = None, extra_fds: tuple[int, ...] = ()) -> ProcessOutcome:
+    """Run bwrap and supervise it until every process of the run is gone (``extra_fds``: also bwrap's)."""
     outcome = ProcessOutcome()
     info_r, info_w = info_pipe
     usage_r, usage_w = usage_pipe
@@ -169,10 +169,10 @@ def run_supervised(argv: Sequence[str], *, executable: str, setup: ChildSetup, i
     launch = ThreadLaunch(setup, leave=setup.cgroup_leave) if setup.thread_launch else None
     try:
         if launch is not None:
-            proc, outcome.workspace_fd = _start_in_thread(launch, argv, executable, (info_w, usage_w))
+            proc, outcome.workspace_fd = _start_in_thread(launch, argv, executable, (info_w, usage_w, *extra_fds))
             outcome.launch = "a launch thread set up the run and started bwrap with vfork"
         else:
-            proc, outcome.workspace_fd = _start_forked(argv, executable, setup, (info_w, usage_w))
+            proc, outcome.workspace_fd = _start_forked(argv, executable, setup, (info_w, usage_w, *extra_fds))
             outcome.launch = "a forked child set up the run and exec'd bwrap (preexec_fn)"
     except SpawnError:
         os.close(info_r)

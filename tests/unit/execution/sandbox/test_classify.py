@@ -65,6 +65,13 @@ def test_fatal_signals_map_to_their_kind(status: int, kind: ErrorKind) -> None:
     assert _kind(ProcessOutcome(wait_status=status)).kind is kind
 
 
+@pytest.mark.parametrize(("status", "said"), [(255, "status 255"), (200, "status 200"), (137, "signal SIGKILL")])
+def test_a_status_over_128_is_a_signal_only_when_it_names_one(status: int, said: str) -> None:
+    verdict = _kind(ProcessOutcome(wait_status=_exit(status)))
+    assert verdict.kind is ErrorKind.RUNTIME
+    assert verdict.error == f"the program ended ({said}) without reporting a result"
+
+
 def test_sigkill_after_the_cpu_limit_is_cpu_and_before_it_is_runtime() -> None:
     killed = ProcessOutcome(wait_status=_exit(128 + signal.SIGKILL))
     assert _kind(killed, None, FakeCgroup(cpu=2.5)).kind is ErrorKind.CPU
