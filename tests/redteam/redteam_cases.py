@@ -168,6 +168,21 @@ CASES: list[Case] = [
         "unshare_user": "EPERM", "clone_newuser": "EPERM", "clone3": "ENOSYS", "ptrace": "EPERM",
         "io_uring_setup": "EPERM", "userfaultfd": "EPERM", "keyctl": "EPERM", "bpf": "EPERM",
         "personality": "EPERM", "pool": [1, 2], "child": 0}),
+    # --- forged or hostile result envelopes: refused by the host, never a crash ---------------
+    Case("exit_status_without_a_signal", "envelope", "import os\nos._exit(200)\n", "runtime",
+         error_contains="ended (status 200) without reporting a result"),
+    Case("exit_status_faking_sigxcpu", "envelope", "import os\nos._exit(152)\n", "runtime",
+         error_contains="ended (signal SIGXCPU) without reporting a result"),
+    Case("envelope_forged_deeply_nested", "envelope",
+         "import os\nopen('/workspace/.kosmos-result.json', 'w').write('[' * 200000)\nos._exit(0)\n",
+         "runtime", error_contains="without reporting a result"),
+    Case("envelope_forged_with_wrong_types", "envelope",
+         "import json, os\nopen('/workspace/.kosmos-result.json', 'w').write(json.dumps({'kosmosEnvelope': 1,"
+         " 'success': True, 'traceback': {'x': 1}, 'results': {}}))\nos._exit(0)\n",
+         "runtime", error_contains="refused: field 'traceback' is dict, expected str or null"),
+    Case("results_nested_too_deep", "envelope",
+         "x = 1\nfor i in range(300):\n    x = [x]\nresults = {'a': x}\n",
+         "runtime", error_contains="results['a'] nests deeper than 64 levels"),
     # --- symlinked outputs ----------------------------------------------------------------
     # the runner renames a fresh envelope over the program's symlink; nothing is written through it
     # (the host's own no-follow read of a symlinked envelope: tests/unit/execution/sandbox/test_workspace.py)

@@ -53,7 +53,8 @@ import traceback
 from typing import Any
 
 __all__ = [
-    "DROPPED_KEYS", "ENVELOPE_MARKER", "TERMINATION_LOG_LIMIT", "cap_results", "main", "run_job",
+    "DROPPED_KEYS", "ENVELOPE_MARKER", "MAX_RESULTS_DEPTH", "TERMINATION_LOG_LIMIT", "cap_results", "main",
+    "nests_deeper", "run_job",
 ]
 
 ENVELOPE_MARKER = "KOSMOS-ENVELOPE "
@@ -61,18 +62,25 @@ TERMINATION_LOG_LIMIT = 4096
 DROPPED_KEYS = "droppedKeys"
 _DEFAULT_MAX_RESULTS_BYTES = 1 << 20
 _KEPT_LAST = ("statistics", "alpha")  # what the analysis reads: dropped after everything else
+MAX_RESULTS_DEPTH = 64  # nesting levels of the results; JSON tools and the status refuse far deeper
 
 
 class _DataError(Exception):
     """An input could not be loaded."""
 
 
-def _jsonable(value: Any) -> Any:
+class _TooDeep(Exception):  # noqa: N818 - a condition of the results, reported as runtime
+    """The results nest deeper than MAX_RESULTS_DEPTH."""
+
+
+def _jsonable(value: Any, depth: int = 0) -> Any:
     """Convert numpy/pandas values to plain JSON; non-finite floats become None."""
+    if depth > MAX_RESULTS_DEPTH:
+        raise _TooDeep
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): _jsonable(v, depth + 1) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [_jsonable(v) for v in value]
+        return [_jsonable(v, depth + 1) for v in value]
     if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
         return value
     if isinstance(value, float):
@@ -81,10 +89,22 @@ def _jsonable(value: Any) -> Any:
         method = getattr(value, attr, None)
         if callable(method):
             try:
-                return _jsonable(method())
+                return _jsonable(method(), depth)
             except (TypeError, ValueError):
                 continue
     return str(value)
+
+
+def nests_deeper(value: Any, limit: int) -> bool:
+    """Whether lists and dicts nest more than ``limit`` levels inside ``value`` (no recursion)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list, tuple, set, frozenset)):
+            if depth >= limit:
+                return True
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return False
 
 
 def _item_bytes(key: str, value_bytes: int) -> int:
@@ -297,7 +317,13 @@ def run_job(job_path: str) -> dict[str, Any]:
         if not isinstance(results, dict):
             results = {"value": results}
         limit = int(job.get("max_results_bytes", _DEFAULT_MAX_RESULTS_BYTES))
-        envelope["results"], envelope["resultsTruncated"] = cap_results(_jsonable(results), limit)
+        try:
+            envelope["results"], envelope["resultsTruncated"] = cap_results(_jsonable(results), limit)
+        except _TooDeep:
+            deep = next((k for k, v in results.items() if nests_deeper(v, MAX_RESULTS_DEPTH - 1)), None)
+            envelope.update(errorKind=envelope["errorKind"] or "runtime", error=envelope["error"] or (
+                f"results[{deep!r}] nests deeper than {MAX_RESULTS_DEPTH} levels: flatten it "
+                "(a status and most JSON tools refuse such nesting)"))
     try:
         envelope["artifacts"] = sorted(
             entry.name for entry in os.scandir(artifacts_dir) if entry.is_file(follow_symlinks=False)

@@ -22,6 +22,7 @@ from typing import Any
 
 from kosmos.api.errors import ErrorKind
 from kosmos.execution.result import ExecutionResult
+from kosmos.execution.runner import cap_results
 from kosmos.execution.sandbox import cgroups, discovery, rlimits, seccomp, thread_launch, workspace
 from kosmos.execution.sandbox.base import RunRequest, SandboxSettings, SandboxUnavailableError
 from kosmos.execution.sandbox.bubblewrap import BwrapPlan, bwrap_argv, sandbox_env
@@ -45,15 +46,21 @@ class Verdict:
 
 
 def classify(outcome: ProcessOutcome, envelope: dict[str, Any] | None, *, request: RunRequest,
-             cgroup: cgroups.RunCgroup | None, workspace_full: bool = False) -> Verdict:
-    """Exactly one error kind for what happened (see the module docstring for precedence)."""
+             cgroup: cgroups.RunCgroup | None, workspace_full: bool = False, refused: str | None = None,
+             max_output_bytes: int | None = None) -> Verdict:
+    """Exactly one error kind for what happened (see the module docstring for precedence).
+
+    ``refused``: why an envelope the program left was not used (it then counts as missing).
+    """
     limits = request.limits
     if outcome.timed_out:
         return Verdict(False, ErrorKind.TIMEOUT,
                        f"timeout: the program ran past its wall-clock limit of {limits.timeout_seconds:g} s")
     if outcome.output_limited:
+        cap = f" of {max_output_bytes} bytes" if max_output_bytes is not None else ""
         return Verdict(False, ErrorKind.OUTPUT_LIMIT,
-                       f"output limit: the program wrote more than {outcome.output_bytes - 1} bytes to stdout/stderr")
+                       f"output limit{cap} on stdout and stderr exceeded: the program wrote at least "
+                       f"{outcome.output_bytes} bytes before it was stopped")
     if cgroup is not None and cgroup.oom_killed():
         return Verdict(False, ErrorKind.MEMORY,
                        f"memory limit of {limits.memory_mb} MiB exceeded (killed by the kernel OOM killer)")
@@ -62,7 +69,7 @@ def classify(outcome: ProcessOutcome, envelope: dict[str, Any] | None, *, reques
     cpu_limit = limits.cpu_seconds
     cpu_used = max(outcome.cpu_seconds, (cgroup.cpu_seconds() if cgroup else None) or 0.0,
                    outcome.usage[0] if outcome.usage else 0.0)
-    if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_used >= cpu_limit * 0.95):
+    if sig in (signal.SIGXCPU, signal.SIGKILL) and cpu_used >= cpu_limit * 0.95:  # not a mere exit(152)
         return Verdict(False, ErrorKind.CPU, f"cpu time limit of {cpu_limit:g} s exceeded")
     if sig == signal.SIGXFSZ:
         return Verdict(False, ErrorKind.FILE_SIZE,
@@ -75,7 +82,8 @@ def classify(outcome: ProcessOutcome, envelope: dict[str, Any] | None, *, reques
                        "file size limit: the workspace is full (its size or file-count cap was reached)")
     if envelope is None:
         what = f"signal {signal.Signals(sig).name}" if sig else f"status {code}"
-        return Verdict(False, ErrorKind.RUNTIME, f"the program ended ({what}) without reporting a result")
+        why = f"; the result file it left was refused: {refused}" if refused else ""
+        return Verdict(False, ErrorKind.RUNTIME, f"the program ended ({what}) without reporting a result{why}")
     if envelope.get("success") and envelope.get("errorKind") is None:
         return Verdict(True, None, None)
     raw_kind = envelope.get("errorKind") or "runtime"
@@ -219,17 +227,25 @@ class LocalSandbox:
                                    error=f"the sandbox did not start: {stderr_text.strip()[:500]}",
                                    stderr=stderr_text, backend=self.name, docker_image=request.docker_image)
         envelope = None
+        refused = None
         artifacts: dict[str, bytes] = {}
         measurement: dict[str, str] = {}
         if outcome.workspace_fd is not None:
             envelope = workspace.read_envelope(outcome.workspace_fd, st.max_results_bytes * 2 + 65536)
+            refused = workspace.envelope_problem(envelope) if envelope is not None else None
+            if refused is not None:
+                envelope = None
             if envelope is not None:
+                if envelope.get("results") is not None:  # the program may have written the file itself
+                    envelope["results"], cut = cap_results(envelope["results"], st.max_results_bytes)
+                    envelope["resultsTruncated"] = bool(envelope.get("resultsTruncated")) or cut
                 artifacts, skipped = workspace.read_artifacts(outcome.workspace_fd, envelope.get("artifacts"),
                                                               max_total_bytes=st.max_artifact_bytes)
                 if skipped:
                     measurement["artifacts"] = f"skipped (not a regular file, a symlink, or over the cap): {skipped[:20]}"
         verdict = classify(outcome, envelope, request=request, cgroup=group,
-                           workspace_full=workspace.is_full(outcome.workspace_fd))
+                           workspace_full=workspace.is_full(outcome.workspace_fd), refused=refused,
+                           max_output_bytes=st.max_output_bytes)
         peak_mb, cpu_seconds = None, outcome.cpu_seconds
         if group is not None:
             peak = group.peak_memory_bytes()

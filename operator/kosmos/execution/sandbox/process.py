@@ -12,7 +12,7 @@ namespace) kills every process of the run.
 from __future__ import annotations
 
 import contextlib
-import functools
+import ctypes
 import json
 import os
 import select
@@ -20,6 +20,7 @@ import selectors
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ __all__ = ["ChildSetup", "ProcessOutcome", "SpawnError", "run_supervised"]
 _CLONE_NEWNS = 0x00020000
 _CLONE_NEWUSER = 0x10000000
 _PR_SET_DUMPABLE = 4
-_PR_SET_CHILD_SUBREAPER = 36
+_PR_SET_CHILD_SUBREAPER, _PR_GET_CHILD_SUBREAPER = 36, 37
 
 
 class SpawnError(RuntimeError):
@@ -115,11 +116,30 @@ def _child(setup: ChildSetup, sock: socket.socket) -> Callable[[], None]:
     return run
 
 
-@functools.cache
-def _become_subreaper() -> bool:
-    """Adopt orphaned descendants: bwrap's outer process exits without reaping the run's pid 1,
-    which would otherwise linger as a zombie of the host's init; we reap it ourselves."""
-    return libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+class _Subreaper:
+    """Adopt orphaned descendants while runs are supervised, and only then.
+
+    bwrap's outer process exits without reaping the run's pid 1, which would otherwise linger as
+    a zombie of the host's init; we reap it ourselves. With no run going the flag goes back to
+    what it was, so a long-lived caller does not inherit the orphans of its own children.
+    """
+
+    _lock = threading.Lock()
+    _users = 0
+    _before = ctypes.c_int(0)
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if _Subreaper._users == 0:
+                libc.prctl(_PR_GET_CHILD_SUBREAPER, ctypes.byref(_Subreaper._before), 0, 0, 0)
+                libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+            _Subreaper._users += 1
+
+    def __exit__(self, *_exc: object) -> None:
+        with self._lock:
+            _Subreaper._users -= 1
+            if _Subreaper._users == 0:
+                libc.prctl(_PR_SET_CHILD_SUBREAPER, _Subreaper._before.value, 0, 0, 0)
 
 
 def _reap(pid: int | None, timeout: float = 10.0) -> tuple[float, int]:
@@ -161,10 +181,18 @@ def run_supervised(argv: Sequence[str], *, executable: str, setup: ChildSetup, i
                    timeout_seconds: float, max_output_bytes: int,
                    kill_extra: Callable[[], None] | None = None, extra_fds: tuple[int, ...] = ()) -> ProcessOutcome:
     """Run bwrap and supervise it until every process of the run is gone (``extra_fds``: also bwrap's)."""
+    with _Subreaper():
+        return _run_supervised(argv, executable=executable, setup=setup, info_pipe=info_pipe,
+                               usage_pipe=usage_pipe, timeout_seconds=timeout_seconds,
+                               max_output_bytes=max_output_bytes, kill_extra=kill_extra, extra_fds=extra_fds)
+
+
+def _run_supervised(argv: Sequence[str], *, executable: str, setup: ChildSetup, info_pipe: tuple[int, int],
+                    usage_pipe: tuple[int, int], timeout_seconds: float, max_output_bytes: int,
+                    kill_extra: Callable[[], None] | None, extra_fds: tuple[int, ...]) -> ProcessOutcome:
     outcome = ProcessOutcome()
     info_r, info_w = info_pipe
     usage_r, usage_w = usage_pipe
-    _become_subreaper()
     started = time.monotonic()
     launch = ThreadLaunch(setup, leave=setup.cgroup_leave) if setup.thread_launch else None
     try:

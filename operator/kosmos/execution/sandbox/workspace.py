@@ -17,9 +17,11 @@ import tempfile
 from collections.abc import Iterable
 from typing import Any
 
+from kosmos.execution.runner import MAX_RESULTS_DEPTH, nests_deeper
 from kosmos.execution.sandbox.base import InputFile
 
-__all__ = ["RESULT_NAME", "close_workspace", "is_full", "make_job_dir", "read_artifacts", "read_envelope", "remove_job_dir"]
+__all__ = ["RESULT_NAME", "close_workspace", "envelope_problem", "is_full", "make_job_dir", "read_artifacts",
+           "read_envelope", "remove_job_dir"]
 
 RESULT_NAME = ".kosmos-result.json"
 _FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
@@ -106,11 +108,34 @@ def read_envelope(ws_fd: int, limit: int) -> dict[str, Any] | None:
         return None
     try:
         envelope = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # '[' * 10**5 overflows the decoder
         return None
     if not isinstance(envelope, dict) or envelope.get("kosmosEnvelope") != 1:
         return None
     return envelope
+
+
+_ENVELOPE_TYPES: dict[str, tuple[type, ...]] = {
+    "success": (bool,), "errorKind": (str, type(None)), "error": (str, type(None)),
+    "traceback": (str, type(None)), "results": (dict, type(None)), "resultsTruncated": (bool,),
+    "artifacts": (list,), "timings": (dict,),
+}
+
+
+def envelope_problem(envelope: dict[str, Any]) -> str | None:
+    """Why an envelope read from the workspace cannot be used, or None.
+
+    The program can write the file itself, so its fields are checked as untrusted input.
+    """
+    for key, types in _ENVELOPE_TYPES.items():
+        if key in envelope and not isinstance(envelope[key], types):
+            expected = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+            return f"field {key!r} is {type(envelope[key]).__name__}, expected {expected}"
+    if "success" not in envelope:
+        return "field 'success' is missing"
+    if nests_deeper(envelope.get("results"), MAX_RESULTS_DEPTH):
+        return f"its results nest deeper than {MAX_RESULTS_DEPTH} levels"
+    return None
 
 
 def read_artifacts(ws_fd: int, names: object, *, max_total_bytes: int) -> tuple[dict[str, bytes], list[str]]:

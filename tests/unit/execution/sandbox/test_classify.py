@@ -46,8 +46,12 @@ def test_timeout_wins_over_everything_and_says_timeout() -> None:
     assert verdict.kind is ErrorKind.TIMEOUT and "timeout" in (verdict.error or "")
 
 
-def test_output_flood_is_output_limit() -> None:
-    assert _kind(ProcessOutcome(output_limited=True, output_bytes=10)).kind is ErrorKind.OUTPUT_LIMIT
+def test_output_flood_is_output_limit_and_names_the_cap() -> None:
+    verdict = classify(ProcessOutcome(output_limited=True, output_bytes=1114112), None, request=REQUEST,
+                       cgroup=None, max_output_bytes=1 << 20)
+    assert verdict.kind is ErrorKind.OUTPUT_LIMIT
+    assert verdict.error == ("output limit of 1048576 bytes on stdout and stderr exceeded: the program wrote "
+                             "at least 1114112 bytes before it was stopped")
 
 
 def test_oom_kill_is_memory_and_says_memory() -> None:
@@ -55,10 +59,25 @@ def test_oom_kill_is_memory_and_says_memory() -> None:
     assert verdict.kind is ErrorKind.MEMORY and "memory" in (verdict.error or "")
 
 
+def test_sigxcpu_is_cpu_only_when_the_cpu_limit_was_used() -> None:
+    spent = ProcessOutcome(wait_status=_exit(128 + signal.SIGXCPU), cpu_seconds=2.0)
+    assert _kind(spent).kind is ErrorKind.CPU
+    faked = _kind(ProcessOutcome(wait_status=_exit(128 + signal.SIGXCPU), cpu_seconds=0.1))  # os._exit(152)
+    assert faked.kind is ErrorKind.RUNTIME
+    assert faked.error == "the program ended (signal SIGXCPU) without reporting a result"
+
+
+def test_a_refused_result_file_is_missing_and_the_reason_is_said() -> None:
+    verdict = classify(ProcessOutcome(wait_status=0), None, request=REQUEST, cgroup=None,
+                       refused="field 'traceback' is dict, expected str or null")
+    assert verdict.kind is ErrorKind.RUNTIME
+    assert verdict.error == ("the program ended (status 0) without reporting a result; the result file it "
+                             "left was refused: field 'traceback' is dict, expected str or null")
+
+
 @pytest.mark.parametrize(("status", "kind"), [
-    (_exit(128 + signal.SIGXCPU), ErrorKind.CPU),
-    (_killed(signal.SIGXCPU), ErrorKind.CPU),
     (_exit(128 + signal.SIGXFSZ), ErrorKind.FILE_SIZE),
+    (_killed(signal.SIGXFSZ), ErrorKind.FILE_SIZE),
     (_exit(128 + signal.SIGSEGV), ErrorKind.RUNTIME),
 ])
 def test_fatal_signals_map_to_their_kind(status: int, kind: ErrorKind) -> None:

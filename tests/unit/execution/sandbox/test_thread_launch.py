@@ -67,6 +67,12 @@ def _dumpable() -> int:
     return ctypes.CDLL(None).prctl(3, 0, 0, 0, 0)  # PR_GET_DUMPABLE
 
 
+def _subreaper() -> int:
+    flag = ctypes.c_int(-1)
+    ctypes.CDLL(None).prctl(37, ctypes.byref(flag), 0, 0, 0)  # PR_GET_CHILD_SUBREAPER
+    return flag.value
+
+
 def _run_from_worker(box: LocalSandbox, request: RunRequest,
                      watch: list[tuple[set[int], set[int]]] | None = None) -> tuple[ExecutionResult, dict[str, Any], dict[str, Any]]:
     """Run in a worker thread; return the result and the worker's state before and after.
@@ -108,6 +114,7 @@ def test_a_root_run_is_started_by_a_launch_thread_in_its_cgroup_and_the_caller_i
     _needs_root_and_v1()
     box = _sandbox()
     main_before, dumpable_before = _thread_state(threading.main_thread().native_id), _dumpable()
+    subreaper_before = _subreaper()
 
     samples: list[tuple[set[int], set[int]]] = []
     request = RunRequest(code=PROGRAM + "import time\ntime.sleep(0.5)\n", limits=ResourceLimits(timeout_seconds=60))
@@ -126,6 +133,7 @@ def test_a_root_run_is_started_by_a_launch_thread_in_its_cgroup_and_the_caller_i
     assert after == before
     assert _thread_state(threading.main_thread().native_id) == main_before
     assert _dumpable() == dumpable_before == 1
+    assert _subreaper() == subreaper_before == 0  # only while runs are supervised
 
 
 def test_a_forked_launch_gives_the_program_the_same_view() -> None:

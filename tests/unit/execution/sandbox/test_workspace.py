@@ -11,6 +11,7 @@ import pytest
 from kosmos.execution.sandbox.base import InputFile
 from kosmos.execution.sandbox.workspace import (
     RESULT_NAME,
+    envelope_problem,
     is_full,
     make_job_dir,
     read_artifacts,
@@ -52,10 +53,35 @@ def test_symlinked_workspace_directory_is_not_followed(tmp_path: Path, tmp_path_
     assert read_envelope(_fd(tmp_path), 1 << 20) is None
 
 
-@pytest.mark.parametrize("text", ["not json", "[]", json.dumps({"success": True}), ""])
+@pytest.mark.parametrize("text", ["not json", "[]", json.dumps({"success": True}), "", "[" * 200_000])
 def test_malformed_envelope_is_none(ws: Path, text: str) -> None:
     (ws / "workspace" / RESULT_NAME).write_text(text)
     assert read_envelope(_fd(ws), 1 << 20) is None
+
+
+def _nested(depth: int) -> object:
+    value: object = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(("change", "problem"), [
+    ({"traceback": {"x": 1}}, "field 'traceback' is dict, expected str or null"),
+    ({"success": "yes"}, "field 'success' is str, expected bool"),
+    ({"results": [1]}, "field 'results' is list, expected dict or null"),
+    ({"artifacts": "a.png"}, "field 'artifacts' is str, expected list"),
+    ({"results": {"a": _nested(64)}}, "its results nest deeper than 64 levels"),
+])
+def test_an_envelope_with_a_wrong_field_is_refused_naming_it(change: dict, problem: str) -> None:
+    assert envelope_problem({**ENVELOPE, **change}) == problem
+
+
+def test_a_well_formed_envelope_has_no_problem() -> None:
+    assert envelope_problem({**ENVELOPE, "results": {"a": _nested(63)}, "error": None}) is None
+    without = dict(ENVELOPE)
+    del without["success"]
+    assert envelope_problem(without) == "field 'success' is missing"
 
 
 def test_oversized_envelope_is_none(ws: Path) -> None:
