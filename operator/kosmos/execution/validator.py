@@ -300,6 +300,8 @@ class _Checker(ast.NodeVisitor):
         else:
             self._check_module(node, module)
         for alias in node.names:
+            if alias.name == "*":  # the names it brings in would never be checked
+                self._reject(node, f"'from {module} import *' is not allowed: import the names you use")
             if alias.name in DENIED_ATTRIBUTES or alias.name in DENIED_NAMES:
                 self._reject(node, f"importing {alias.name!r} from {module!r} is not allowed")
             if alias.name in _REFLECTIVE_NAME_ARGUMENT and alias.asname not in (None, alias.name):

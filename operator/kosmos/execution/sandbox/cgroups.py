@@ -9,6 +9,7 @@ caller falls back to RLIMIT_AS / RLIMIT_NPROC, saying so in the result.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import time
@@ -155,7 +156,9 @@ class RunCgroup:
                     time.sleep(0.005)
 
 
+@functools.cache
 def _v2_base() -> str | None:
+    """The delegated v2 parent of the run groups, found once per process (or None)."""
     for mount in (_ROOT, os.path.join(_ROOT, "unified")):
         controllers = _read(os.path.join(mount, "cgroup.controllers"))
         if controllers is None:
@@ -163,12 +166,14 @@ def _v2_base() -> str | None:
         own = _read("/proc/self/cgroup") or ""
         rel = next((line[3:] for line in own.splitlines() if line.startswith("0::")), "/")
         base = os.path.join(mount, rel.strip().lstrip("/"), "kosmos")
+        available = (_read(os.path.join(os.path.dirname(base), "cgroup.controllers")) or "").split()
+        if not {"memory", "pids"} <= set(available):
+            continue  # (a v2 hierarchy beside v1 controllers has none to give): leave it untouched
         try:
             os.makedirs(base, exist_ok=True)
         except OSError:
             continue
-        available = (_read(os.path.join(os.path.dirname(base), "cgroup.controllers")) or "").split()
-        if {"memory", "pids"} <= set(available) and os.access(base, os.W_OK):
+        if os.access(base, os.W_OK):
             with contextlib.suppress(OSError):
                 _write(os.path.join(base, "cgroup.subtree_control"), "+memory +pids +cpu")
             if {"memory", "pids"} <= set((_read(os.path.join(base, "cgroup.subtree_control")) or "").split()):

@@ -136,7 +136,7 @@ def discover() -> Toolchain:
             mapped = f"/opt/site{index}"
         sys_path.append(mapped)
     scratch = scratch_root()
-    _sweep_stale_mountpoints(scratch)
+    _sweep_stale(scratch)
     mountpoints = tempfile.mkdtemp(prefix=f"kosmos-mnt-{os.getpid()}-", dir=scratch)
     os.chmod(mountpoints, 0o755)  # noqa: S103 - empty mountpoints the sandbox uid must traverse
     atexit.register(_remove_mountpoints, mountpoints)
@@ -201,22 +201,28 @@ def scratch_root() -> str:
     )
 
 
-def _sweep_stale_mountpoints(scratch: str) -> None:
-    """Remove the mountpoint directories of processes that died before their exit handler ran.
+def _sweep_stale(scratch: str) -> None:
+    """Remove what processes that died before their cleanup left in the scratch directory.
 
-    Each is named after the pid that made it; only this user's, only those whose process is
-    gone, and only with rmdir (from the host's side they are empty either way: every mount is
-    made in the run's private mount namespace, so emptiness says nothing about use).
+    Mountpoint directories (``kosmos-mnt-<pid>-*``) and job directories (``kosmos-job-<pid>-*``,
+    owned by the run's uid when the caller is root) are named after the pid that made them; only
+    those whose process is gone go. Mountpoints are removed with rmdir only (from the host's side
+    they are empty either way: every mount is made in a run's private mount namespace).
     """
+    me = os.geteuid()
     with contextlib.suppress(OSError), os.scandir(scratch) as entries:
         for entry in entries:
             parts = entry.name.split("-")
-            if len(parts) < 4 or parts[:2] != ["kosmos", "mnt"] or not parts[2].isdigit():
+            if len(parts) < 4 or parts[0] != "kosmos" or parts[1] not in ("mnt", "job") or not parts[2].isdigit():
                 continue
             with contextlib.suppress(OSError):
-                if entry.stat(follow_symlinks=False).st_uid != os.geteuid() or _alive(int(parts[2])):
+                owner = entry.stat(follow_symlinks=False).st_uid
+                if (owner != me and not (me == 0 and parts[1] == "job")) or _alive(int(parts[2])):
                     continue
-                _remove_mountpoints(entry.path)
+                if parts[1] == "mnt":
+                    _remove_mountpoints(entry.path)
+                elif entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
 
 
 def _alive(pid: int) -> bool:

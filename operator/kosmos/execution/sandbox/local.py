@@ -270,8 +270,10 @@ class LocalSandbox:
         measurement.setdefault("cpu_usage", "user+system time of the waited processes (wait4 rusage of bwrap) / wall time * 100")
         measurement["execution_time"] = "wall clock from spawning the sandbox until every process of the run was gone"
         measurement["output_size_bytes"] = "bytes the run wrote to stdout and stderr (counted past the cap)"
-        measurement["memory_limit"] = (f"{group.describe()} memory limit" if group is not None and "memory" in group.dirs
-                                       else "RLIMIT_AS (no writable cgroup)")
+        measurement["memory_limit"] = (
+            f"{group.describe()} memory limit" if group is not None and "memory" in group.dirs
+            else ("RLIMIT_AS per process (no writable cgroup): the run's processes together and its "
+                  f"tmpfs workspace (up to {st.workspace_bytes(request.limits) >> 20} MiB) can use more"))
         measurement["process_limit"] = ("cgroup pids.max and RLIMIT_NPROC" if group is not None
                                         else "RLIMIT_NPROC in the run's user namespace (no writable cgroup)")
         measurement["isolation"] = ("bubblewrap: user, pid, net, ipc, uts, cgroup namespaces; uid "

@@ -35,7 +35,7 @@ def make_job_dir(code: str, inputs: Iterable[InputFile], parameters: dict[str, A
     The program and its data may be private: the directory is 0700 and its files 0600, owned
     by ``owner`` (the run's uid and gid, when the caller is root) and by the caller otherwise.
     """
-    path = tempfile.mkdtemp(prefix="kosmos-job-", dir=root)  # 0700
+    path = tempfile.mkdtemp(prefix=f"kosmos-job-{os.getpid()}-", dir=root)  # 0700; the pid: see discovery
     entries = []
     os.mkdir(os.path.join(path, "inputs"), 0o700)
     for index, item in enumerate(inputs):

@@ -33,7 +33,7 @@ def test_without_any_reachable_scratch_directory_the_sandbox_is_unavailable(tmp_
         discovery.scratch_root()
 
 
-def test_mountpoints_of_dead_processes_are_swept_and_live_ones_kept(tmp_path: Path) -> None:
+def test_mountpoints_and_job_dirs_of_dead_processes_are_swept_and_live_ones_kept(tmp_path: Path) -> None:
     dead = os.fork()
     if dead == 0:
         os._exit(0)
@@ -41,8 +41,12 @@ def test_mountpoints_of_dead_processes_are_swept_and_live_ones_kept(tmp_path: Pa
     for name in (f"kosmos-mnt-{dead}-abc", f"kosmos-mnt-{os.getpid()}-def", "kosmos-mnt-oldstyle"):
         (tmp_path / name / "stage").mkdir(parents=True)
         (tmp_path / name / "ws").mkdir()
-    discovery._sweep_stale_mountpoints(str(tmp_path))  # noqa: SLF001
-    assert sorted(p.name for p in tmp_path.iterdir()) == [f"kosmos-mnt-{os.getpid()}-def", "kosmos-mnt-oldstyle"]
+    for name in (f"kosmos-job-{dead}-abc", f"kosmos-job-{os.getpid()}-def"):
+        (tmp_path / name / "inputs").mkdir(parents=True)
+        (tmp_path / name / "program.py").write_text("results = {}\n")
+    discovery._sweep_stale(str(tmp_path))  # noqa: SLF001
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        f"kosmos-job-{os.getpid()}-def", f"kosmos-mnt-{os.getpid()}-def", "kosmos-mnt-oldstyle"]
 
 
 def test_this_process_names_its_mountpoints_after_its_pid() -> None:
