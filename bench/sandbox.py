@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from kosmos.execution.sandbox import cgroups, discovery, local, process, rlimits, workspace
+from kosmos.execution.sandbox import cgroups, discovery, local, process, rlimits, seccomp, workspace
 from kosmos.execution.sandbox.base import ResourceLimits, RunRequest, SandboxSettings
 from kosmos.execution.sandbox.bubblewrap import BwrapPlan, bwrap_argv, sandbox_env
 
@@ -29,17 +29,18 @@ __all__ = ["run"]
 
 TARGET_MS = 10.0
 PROGRAM = "results = {}"
-BARE, RUNPY, LAUNCHER, BWRAP = (
+BARE, BWRAP, SECCOMP = (
     "bare: python -I -S pass.py",
-    "diagnostic: runpy.run_path(pass.py), no rlimits",
-    "rlimit launcher only (no namespaces)",
     "bubblewrap only (namespaces + binds)",
+    "bubblewrap + seccomp filter",
 )
 RUNNER = "bare: runner.py + program, same interpreter"
-IN_BOX = "bwrap + launcher + runner, no host setup"
+RLIMITS = "runner with --rlimits and --usage-fd (no namespaces)"
+IN_BOX = "bwrap + seccomp + runner with rlimits, no host setup"
 NO_CGROUP, FULL = "LocalSandbox.run, cgroup='none'", "LocalSandbox.run (full, as the Executor)"
 FORKED = "LocalSandbox.run, launch='fork' (forked child, no launch thread)"
-SPAWN, INSIDE = "spawn: namespaces, tmpfs, cgroup join, uid drop, exec bwrap", "bwrap + launcher + runner until exit"
+SPAWN, INSIDE = "spawn: namespaces, tmpfs, cgroup join, uid drop, exec bwrap", "bwrap + runner until exit"
+_SECCOMP_FD = "SECCOMP_FD"  # placeholder in an argv: a fresh memfd of the filter per start
 
 
 def _host(tc: discovery.Toolchain, path: str) -> str:
@@ -67,7 +68,6 @@ class _Rows:
                       FULL: local.LocalSandbox()}
         limits_arg = rlimits.encode(rlimits.rlimits_for(limits, memory_by_cgroup=False,
                                                         max_open_files=1024))
-        launcher = ["-I", "-S", "-c", rlimits.LAUNCHER, limits_arg, str(usage_fd)]
         (tmp / "pass.py").write_text("pass\n", encoding="utf-8")
         for name in ("ws", "tmp"):
             (tmp / name).mkdir()
@@ -80,32 +80,47 @@ class _Rows:
         self.env = sandbox_env(threads=limits.threads, lib_dirs=[_host(tc, d) for d in tc.lib_dirs])
         py, pass_py = tc.python_host, str(tmp / "pass.py")
 
-        def bwrap(job_dir: str, command: list[str]) -> list[str]:
-            return bwrap_argv(BwrapPlan(
+        def bwrap(job_dir: str, command: list[str], *, filtered: bool) -> list[str]:
+            argv = bwrap_argv(BwrapPlan(
                 binds=[(t.host, t.target) for t in tc.trees], job_dir=job_dir,
                 workspace_dir=str(tmp / "ws"), tmp_dir=str(tmp / "tmp"),
                 command=[tc.python_sandbox, *command], info_fd=info_fd, merged_usr=tc.merged_usr,
-                env=sandbox_env(threads=limits.threads, lib_dirs=tc.lib_dirs)))
+                env=sandbox_env(threads=limits.threads, lib_dirs=tc.lib_dirs), seccomp_fd=-1 if filtered else None))
+            return [_SECCOMP_FD if a == "-1" and argv[i - 1] == "--seccomp" else a for i, a in enumerate(argv)]
 
-        runpy_code = f"import runpy; runpy.run_path({pass_py!r}, run_name='__main__')"
+        rlimit_args = ["--rlimits", limits_arg, "--usage-fd", str(usage_fd)]
         self.layers = {
             BARE: [py, "-I", "-S", pass_py],
-            RUNPY: [py, "-I", "-S", "-c", runpy_code],
-            LAUNCHER: [py, *launcher, pass_py],
-            BWRAP: bwrap(str(tmp), ["-I", "-S", "/job/pass.py"]),
-            "bubblewrap + rlimit launcher": bwrap(str(tmp), [*launcher, "/job/pass.py"]),
+            BWRAP: bwrap(str(tmp), ["-I", "-S", "/job/pass.py"], filtered=False),
+            SECCOMP: bwrap(str(tmp), ["-I", "-S", "/job/pass.py"], filtered=True),
         }
+        runner_host = [py, "-I", "-S", _host(tc, tc.runner_sandbox), f"{host_job}/job.json",
+                       "--result", str(tmp / "result.json")]
         self.runner = {
-            RUNNER: [py, "-I", "-S", _host(tc, tc.runner_sandbox), f"{host_job}/job.json",
-                     "--result", str(tmp / "result.json")],
-            IN_BOX: bwrap(box_job, [*launcher, tc.runner_sandbox, "/job/job.json",
-                                    "--result", f"/workspace/{workspace.RESULT_NAME}"]),
+            RUNNER: runner_host,
+            RLIMITS: [*runner_host, *rlimit_args],
+            IN_BOX: bwrap(box_job, [tc.runner_sandbox, "/job/job.json", "--result",
+                                    f"/workspace/{workspace.RESULT_NAME}", *rlimit_args], filtered=True),
         }
+        self.bpf = seccomp.compiled().bpf
 
     def _spawn(self, argv: list[str]) -> Callable[[], object]:
         exe = self.bwrap_exe if argv[0] == "bwrap" else argv[0]
-        return lambda: subprocess.run(argv, executable=exe, capture_output=True, check=True,
-                                      env=self.env, pass_fds=self.fds)
+        if _SECCOMP_FD not in argv:
+            return lambda: subprocess.run(argv, executable=exe, capture_output=True, check=True,
+                                          env=self.env, pass_fds=self.fds)
+
+        def filtered() -> object:
+            fd = os.memfd_create("bench-seccomp", os.MFD_CLOEXEC)
+            try:
+                os.write(fd, self.bpf)
+                os.lseek(fd, 0, os.SEEK_SET)
+                real = [str(fd) if a == _SECCOMP_FD else a for a in argv]
+                return subprocess.run(real, executable=exe, capture_output=True, check=True,
+                                      env=self.env, pass_fds=(*self.fds, fd))
+            finally:
+                os.close(fd)
+        return filtered
 
     def _sandboxed(self, box: local.LocalSandbox) -> Callable[[], object]:
         def call() -> None:
@@ -211,15 +226,15 @@ def _verdict(layers: dict[str, float], full: dict[str, float], times: dict[str, 
         f"profile of the full run (median ms per phase over {runs} runs, by wrapping the functions "
         f"LocalSandbox.run calls), full {sum(prof[FULL].values()):.1f} ms, cgroup='none' "
         f"{sum(none.values()):.1f} ms: {phases}.",
-        f"where the {full[FULL]:.1f} ms of overhead go (differences of the rows): bwrap + launcher "
-        f"in the sandbox {full[IN_BOX]:.1f} ms (bubblewrap alone {layers[BWRAP]:.1f} ms on "
-        "pass.py, for 6 namespaces, about 35 mount calls, pivot_root; the launcher's runpy "
-        f"imports cost {layers[LAUNCHER]:.1f} ms on pass.py, but the runner imports most of the "
-        "same modules, so little of it adds here); host-side setup without cgroups "
+        f"where the {full[FULL]:.1f} ms of overhead go (differences of the rows): the rlimits "
+        f"and usage report in the runner {_ms(full[RLIMITS])}; bwrap with the seccomp filter "
+        f"around it {_ms(full[IN_BOX] - full[RLIMITS])} (on pass.py: bubblewrap alone "
+        f"{layers[BWRAP]:.1f} ms for 6 namespaces, about 35 mount calls and pivot_root, the "
+        f"filter {_ms(layers[SECCOMP] - layers[BWRAP])} more); host-side setup without cgroups "
         f"{_ms(full[NO_CGROUP] - full[IN_BOX])} (spawn {none[SPAWN]:.1f} ms from a launch thread: "
-        "unshare, bind and tmpfs mounts, uid drop, vfork and exec of bwrap; bwrap + launcher + "
-        f"runner until exit {none[INSIDE]:.1f} ms against {times[IN_BOX]:.1f} ms started directly; "
-        f"reap {none['reap']:.1f} ms on a pidfd; job dir, envelope and cleanup); cgroups "
+        "unshare, bind and tmpfs mounts, uid drop, vfork and exec of bwrap; bwrap + runner until "
+        f"exit {none[INSIDE]:.1f} ms against {times[IN_BOX]:.1f} ms started directly; reap "
+        f"{none['reap']:.1f} ms on a pidfd; uid lease, job dir, envelope and cleanup); cgroups "
         f"{_ms(full[FULL] - full[NO_CGROUP])}, of which the attach {attach:.1f} ms (the launch "
         "thread writes 0 to each v1 tasks file: moving one thread skips cgroup_threadgroup_rwsem, "
         "whose write side waits an RCU grace period, 10-20 ms here, on every cgroup.procs write).",
@@ -228,8 +243,8 @@ def _verdict(layers: dict[str, float], full: dict[str, float], times: dict[str, 
         f"{forked[SPAWN]:.1f} ms against {prof[FULL][SPAWN]:.1f} ms, because a preexec_fn makes "
         f"Python fork this whole {_rss_mib():.0f} MiB process instead of vfork (about 5 ms once "
         "pandas and scipy are loaded), and on cgroup v2 its cgroup.procs write waits for RCU.",
-        "next steps, largest first: (1) bubblewrap: fewer mounts (a minimal /dev, one bind for "
-        "the toolchain), the largest part left; (2) on cgroup v2, spawn straight into the run's "
+        "next steps, largest first: (1) bubblewrap, the largest part left: fewer mounts (a "
+        "minimal /dev saves about 0.3 ms, no /dev about 1 ms, measured by hand); (2) on cgroup v2, spawn straight into the run's "
         "cgroup (clone3 with CLONE_INTO_CGROUP, which Python does not expose) instead of the "
         "forked child; (3) create the next run's cgroup ahead of time; a warm pool of pre-started "
         "sandboxes is the only way to hide namespace creation entirely.",
@@ -266,9 +281,9 @@ def run(*, quick: bool = False) -> list[dict[str, Any]]:
             "the medians.",
             f"interpreter {discovery.discover().python_host} (the real binary discovery resolves, "
             "not a shim) and the same environment (bubblewrap.sandbox_env) in every row.",
-            "launcher: rlimits.LAUNCHER with the default ResourceLimits (RLIMIT_AS included); "
             "bubblewrap rows: bubblewrap.bwrap_argv with the toolchain's binds, started directly "
-            "by this process (no cgroup, tmpfs, uid drop or supervision).",
+            "by this process (no cgroup, tmpfs, uid drop or supervision); the filter is "
+            "seccomp.compiled(), handed over in a fresh memfd per start as LocalSandbox does.",
             f"machine: {os.cpu_count()} CPUs shared with other jobs, load average {load} at the "
             "end.",
         ],
@@ -282,8 +297,9 @@ def run(*, quick: bool = False) -> list[dict[str, Any]]:
             "Its start includes the site-packages .pth files (here one imports certifi) in both "
             "rows alike.",
             "full: LocalSandbox.run timed whole: uid lease (as root), cgroup create/attach/remove, "
-            "job dir, tmpfs workspace, launch thread, bwrap, rlimit launcher, supervision, envelope "
-            "reading; every run gets a fresh cgroup, tmpfs and namespaces (no pool, no reuse).",
+            "job dir, tmpfs workspace, launch thread, bwrap and seccomp filter, the runner's rlimits "
+            "(the default ResourceLimits), supervision, envelope reading; every run gets a fresh "
+            "uid, cgroup, tmpfs and namespaces (no pool, no reuse).",
             *_verdict({r[0]: r[3] for r in layers}, {r[0]: r[3] for r in full},
                       {r[0]: r[1] for r in full}, prof, runs),
             "published start times for comparison (other systems and machines): Firecracker about "

@@ -7,6 +7,10 @@ standard library at start (pandas is imported when a CSV input is loaded) and no
 Invocation::
 
     python -I -S runner.py JOB_JSON [--result PATH] [--stdout-envelope] [--termination-log PATH]
+                           [--rlimits SPEC] [--usage-fd FD]
+
+``--rlimits`` (``res:soft:hard,...``) and ``--usage-fd`` are the local sandbox's: the limits are
+set before the job is read, and the rusage is written to the fd on the way out.
 
 ``JOB_JSON`` describes the run (paths are relative to the job file's folder)::
 
@@ -351,13 +355,34 @@ def _compact(envelope: dict[str, Any]) -> str:
     return text[:TERMINATION_LOG_LIMIT]
 
 
+def _apply_rlimits(spec: str) -> None:
+    """``res:soft:hard,...`` (see ``sandbox/rlimits.py``), set before the job is even read."""
+    import resource  # noqa: PLC0415 - only the local sandbox passes limits
+
+    for item in spec.split(","):
+        key, soft, hard = map(int, item.split(":"))
+        resource.setrlimit(key, (soft, hard))
+
+
+def _report_usage(fd: int) -> None:
+    """CPU seconds and peak RSS (KiB) of the runner and its reaped children: the measurement
+    the local sandbox falls back on without a cgroup (the program could alter it; the result says so)."""
+    import resource  # noqa: PLC0415
+
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    os.write(fd, f"{cpu:f} {max(own.ru_maxrss, children.ru_maxrss)}".encode())
+
+
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args:
-        print("usage: runner.py JOB_JSON [--result PATH] [--stdout-envelope] [--termination-log PATH]", file=sys.stderr)
+        print("usage: runner.py JOB_JSON [--result PATH] [--stdout-envelope] [--termination-log PATH] "
+              "[--rlimits SPEC] [--usage-fd FD]", file=sys.stderr)
         return 2
     job_path, rest = args[0], args[1:]
-    result_path = termination_log = None
+    result_path = termination_log = rlimits = None
+    usage_fd: int | None = None
     stdout_envelope = False
     while rest:
         flag = rest.pop(0)
@@ -367,10 +392,27 @@ def main(argv: list[str] | None = None) -> int:
             termination_log = rest.pop(0)
         elif flag == "--stdout-envelope":
             stdout_envelope = True
+        elif flag == "--rlimits":
+            rlimits = rest.pop(0)
+        elif flag == "--usage-fd":
+            usage_fd = int(rest.pop(0))
+            os.set_inheritable(usage_fd, False)  # the program's children do not get it
         else:
             print(f"runner.py: unknown option {flag!r}", file=sys.stderr)
             return 2
+    if rlimits:
+        _apply_rlimits(rlimits)
     origin = os.getpid()
+    try:
+        return _run_and_report(job_path, origin=origin, result_path=result_path, termination_log=termination_log,
+                               stdout_envelope=stdout_envelope)
+    finally:
+        if usage_fd is not None and os.getpid() == origin:
+            _report_usage(usage_fd)
+
+
+def _run_and_report(job_path: str, *, origin: int, result_path: str | None, termination_log: str | None,
+                    stdout_envelope: bool) -> int:
     envelope = run_job(job_path)
     sys.stdout.flush()
     sys.stderr.flush()

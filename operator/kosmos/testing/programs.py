@@ -17,20 +17,12 @@ from typing import Any
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the directory holding the kosmos package
 RUNNER = PACKAGE_ROOT / "kosmos" / "execution" / "runner.py"
 
-__all__ = ["run_program"]
+__all__ = ["RUNNER", "run_program", "write_job"]
 
 
-def run_program(
-    code: str,
-    workdir: Path,
-    inputs: dict[str, tuple[str, str]] | None = None,
-    parameters: dict[str, Any] | None = None,
-    timeout: float = 120.0,
-) -> dict[str, Any]:
-    """Write program.py, inputs and job.json into ``workdir``; run the runner; return its envelope.
-
-    ``inputs`` maps name -> (format, text).
-    """
+def write_job(code: str, workdir: Path, inputs: dict[str, tuple[str, str]] | None = None,
+              parameters: dict[str, Any] | None = None) -> Path:
+    """Write program.py, inputs and job.json into ``workdir`` as the runner reads them; return job.json."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "program.py").write_text(code, encoding="utf-8")
     job_inputs = []
@@ -45,6 +37,21 @@ def run_program(
         "artifacts_dir": str(workdir / "artifacts"),
     }
     (workdir / "job.json").write_text(json.dumps(job), encoding="utf-8")
+    return workdir / "job.json"
+
+
+def run_program(
+    code: str,
+    workdir: Path,
+    inputs: dict[str, tuple[str, str]] | None = None,
+    parameters: dict[str, Any] | None = None,
+    timeout: float = 120.0,
+) -> dict[str, Any]:
+    """Write the job (:func:`write_job`), run the runner on it, return its envelope.
+
+    ``inputs`` maps name -> (format, text).
+    """
+    write_job(code, workdir, inputs, parameters)
     env = {
         **os.environ,
         "PYTHONPATH": str(PACKAGE_ROOT),

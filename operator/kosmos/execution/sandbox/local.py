@@ -183,14 +183,13 @@ class LocalSandbox:
                 binds=[(discovery.staged(tc, t.host), t.target) for t in tc.trees],
                 job_dir=job_dir, workspace_dir=os.path.join(ws_mount, "workspace"),
                 tmp_dir=os.path.join(ws_mount, "tmp"),
-                command=[tc.python_sandbox, "-I", "-S", "-c", rlimits.LAUNCHER, limits_arg,
-                         tc.runner_sandbox, "/job/job.json", "--result", f"/workspace/{workspace.RESULT_NAME}"],
+                command=[tc.python_sandbox, "-I", "-S", tc.runner_sandbox, "/job/job.json",
+                         "--result", f"/workspace/{workspace.RESULT_NAME}", "--rlimits", limits_arg],
                 env=sandbox_env(threads=limits.threads, lib_dirs=tc.lib_dirs),
                 info_fd=-1, network=limits.network_access, merged_usr=tc.merged_usr, seccomp_fd=seccomp_fd)
             info_r, info_w = os.pipe()
             usage_r, usage_w = os.pipe()
-            command = list(plan.command)
-            command.insert(6, str(usage_w))
+            command = [*plan.command, "--usage-fd", str(usage_w)]
             plan = BwrapPlan(**{**plan.__dict__, "info_fd": info_w, "command": command})
             setup = ChildSetup(uid=uid, gid=gid, as_root=as_root,
                                cgroup_procs=group.join_paths() if group else (),
@@ -259,11 +258,11 @@ class LocalSandbox:
         if "cpu_usage" not in measurement and outcome.usage is not None:
             cpu_seconds = max(outcome.usage[0], outcome.cpu_seconds)
             measurement["cpu_usage"] = ("user+system time of the runner and its reaped children (getrusage reported "
-                                        "by the in-sandbox launcher; no cgroup) / wall time * 100")
+                                        "by the in-sandbox runner; no cgroup) / wall time * 100")
         if peak_mb is None and outcome.usage is not None:
             peak_mb = outcome.usage[1] / 1024
             measurement["peak_memory_mb"] = ("ru_maxrss of the largest process of the run (getrusage reported by "
-                                             "the in-sandbox launcher; no cgroup)")
+                                             "the in-sandbox runner; no cgroup)")
         if peak_mb is None:
             peak_mb = outcome.maxrss_kib / 1024
             measurement["peak_memory_mb"] = "ru_maxrss of the largest waited process (wait4 rusage of bwrap)"

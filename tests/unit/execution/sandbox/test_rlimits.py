@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import resource
 import subprocess
 import sys
 
 from kosmos.execution.sandbox.base import ResourceLimits
-from kosmos.execution.sandbox.rlimits import LAUNCHER, encode, rlimits_for
+from kosmos.execution.sandbox.rlimits import encode, rlimits_for
 
 
 def test_cpu_hard_limit_is_one_second_above_the_soft_limit() -> None:
@@ -32,16 +33,18 @@ def test_default_cpu_time_follows_the_timeout_and_cores() -> None:
     assert ResourceLimits(timeout_seconds=10, cpu_count=2).cpu_seconds == 20
 
 
-def test_launcher_applies_limits_then_runs_the_script_and_reports_usage(tmp_path) -> None:
-    script = tmp_path / "s.py"
-    script.write_text("import resource, sys\nprint(resource.getrlimit(resource.RLIMIT_NOFILE), sys.argv[1:])\n")
+def test_runner_applies_limits_before_the_program_and_reports_usage(tmp_path) -> None:
     import os
 
+    from kosmos.testing.programs import RUNNER, write_job  # noqa: PLC0415
+
+    write_job("import resource\nresults = {'nofile': list(resource.getrlimit(resource.RLIMIT_NOFILE))}\n", tmp_path)
     read, write = os.pipe()
     arg = encode({resource.RLIMIT_NOFILE: (50, 50)})
-    out = subprocess.run([sys.executable, "-I", "-S", "-c", LAUNCHER, arg, str(write), str(script), "x"],
-                         capture_output=True, text=True, pass_fds=(write,), check=True)
+    subprocess.run([sys.executable, "-I", "-S", str(RUNNER), "job.json", "--result", "result.json",
+                    "--rlimits", arg, "--usage-fd", str(write)],
+                   cwd=tmp_path, capture_output=True, text=True, pass_fds=(write,), check=True)
     os.close(write)
-    assert out.stdout.strip() == "(50, 50) ['x']"
+    assert json.loads((tmp_path / "result.json").read_text())["results"] == {"nofile": [50, 50]}
     cpu, rss = os.read(read, 100).decode().split()
-    assert float(cpu) >= 0 and int(rss) > 0
+    assert float(cpu) > 0 and int(rss) > 1000
