@@ -113,7 +113,17 @@ class ThreadLaunch:
         """Prepare the thread, run ``spawn`` in it, and return its process and the workspace fd."""
         self._spawn = spawn
         self._thread.start()
-        self._ready.wait()
+        try:
+            self._ready.wait()
+        except BaseException:  # interrupted (SIGINT, SIGTERM): nothing it starts may run unsupervised
+            self._ready.wait()
+            if isinstance(self._outcome, tuple):
+                proc, ws = self._outcome
+                proc.kill()
+                proc.wait()
+                os.close(ws)
+            self.finish()
+            raise
         outcome = self._outcome
         if isinstance(outcome, BaseException):
             self.finish()

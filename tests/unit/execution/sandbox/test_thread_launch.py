@@ -160,3 +160,34 @@ def test_a_spawn_that_fails_in_the_launch_thread_is_an_infrastructure_error_and_
     assert after == before
     assert sorted(p.name for p in (V1_MEMORY / "kosmos").glob("run-*")) == groups_before
     assert result.to_status().error_kind == "infrastructure"  # a failed run still reports its status
+
+
+def test_an_interrupted_start_kills_what_the_thread_spawned_and_ends_the_thread(monkeypatch) -> None:
+    import signal  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    spawned: list[subprocess.Popen[bytes]] = []
+
+    def slow_spawn(self: thread_launch.ThreadLaunch) -> subprocess.Popen[bytes]:
+        time.sleep(0.3)  # the interrupt arrives while the caller waits for this
+        spawned.append(subprocess.Popen(["/bin/sleep", "30"]))
+        return spawned[-1]
+
+    monkeypatch.setattr(thread_launch.ThreadLaunch, "_prepare", lambda self: os.open("/", os.O_PATH))
+    monkeypatch.setattr(thread_launch.ThreadLaunch, "_spawn_as_run", slow_spawn)
+    launch = thread_launch.ThreadLaunch(None, leave=())  # type: ignore[arg-type]
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 0.05)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            launch.start(lambda: None)  # type: ignore[arg-type, return-value]
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert spawned[0].returncode == -signal.SIGKILL
+    assert not launch._thread.is_alive()  # noqa: SLF001
