@@ -50,6 +50,16 @@ results = {
     "personality": call(libc.personality(0x0040000)),
     "child": subprocess.run(["/usr/bin/true"]).returncode,
 }
+import socket
+for name, family in (("vsock", 40), ("alg", 38), ("packet", 17), ("x25", 9)):
+    try:
+        socket.socket(family, socket.SOCK_STREAM if family == 40 else socket.SOCK_RAW).close()
+        results[name] = "ok"
+    except OSError as exc:
+        results[name] = errno.errorcode[exc.errno]
+socket.socket(socket.AF_INET, socket.SOCK_STREAM).close()
+socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).close()
+socket.socketpair()[0].close()
 with multiprocessing.Pool(2) as pool:
     results["pool"] = pool.map(abs, [-1, -2])
 """
@@ -167,7 +177,14 @@ CASES: list[Case] = [
     Case("kernel_surface_syscalls", "seccomp", KERNEL_SURFACE, None, expect_results={
         "unshare_user": "EPERM", "clone_newuser": "EPERM", "clone3": "ENOSYS", "ptrace": "EPERM",
         "io_uring_setup": "EPERM", "userfaultfd": "EPERM", "keyctl": "EPERM", "bpf": "EPERM",
-        "personality": "EPERM", "pool": [1, 2], "child": 0}),
+        "personality": "EPERM", "pool": [1, 2], "child": 0,
+        "vsock": "EAFNOSUPPORT", "alg": "EAFNOSUPPORT", "packet": "EAFNOSUPPORT", "x25": "EAFNOSUPPORT"}),
+    # --- /dev: read-only but for a size-capped /dev/shm ----------------------------------
+    Case("write_into_dev", "write", "open('/dev/kosmos-x', 'w')\n", "runtime",
+         error_contains="Read-only file system"),
+    Case("fill_dev_shm", "files",
+         "with open('/dev/shm/f', 'wb') as f:\n    while True:\n        f.write(b'x' * (1 << 20))\n        f.flush()\n",
+         "file_size", limits={"max_file_size_mb": 64}),
     # --- forged or hostile result envelopes: refused by the host, never a crash ---------------
     Case("exit_status_without_a_signal", "envelope", "import os\nos._exit(200)\n", "runtime",
          error_contains="ended (status 200) without reporting a result"),

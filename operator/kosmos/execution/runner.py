@@ -57,7 +57,7 @@ import traceback
 from typing import Any
 
 __all__ = [
-    "DROPPED_KEYS", "ENVELOPE_MARKER", "MAX_RESULTS_DEPTH", "TERMINATION_LOG_LIMIT", "cap_results", "main",
+    "DROPPED_KEYS", "ENVELOPE_MARKER", "MAX_ERROR_CHARS", "MAX_RESULTS_DEPTH", "MAX_TRACEBACK_CHARS", "TERMINATION_LOG_LIMIT", "cap_results", "main",
     "nests_deeper", "run_job",
 ]
 
@@ -67,6 +67,7 @@ DROPPED_KEYS = "droppedKeys"
 _DEFAULT_MAX_RESULTS_BYTES = 1 << 20
 _KEPT_LAST = ("statistics", "alpha")  # what the analysis reads: dropped after everything else
 MAX_RESULTS_DEPTH = 64  # nesting levels of the results; JSON tools and the status refuse far deeper
+MAX_ERROR_CHARS, MAX_TRACEBACK_CHARS = 4096, 65536
 
 
 class _DataError(Exception):
@@ -338,6 +339,10 @@ def run_job(job_path: str) -> dict[str, Any]:
         envelope["success"] = True
         if envelope["results"] is None:
             envelope["results"] = {}
+    for key, limit in (("error", MAX_ERROR_CHARS), ("traceback", MAX_TRACEBACK_CHARS)):
+        text = envelope[key]
+        if text is not None and len(text) > limit:  # a status repeats the error in its conditions
+            envelope[key] = f"{text[:limit]}... ({len(text) - limit} more characters)"
     return envelope
 
 

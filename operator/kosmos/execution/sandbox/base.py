@@ -32,6 +32,14 @@ class SandboxUnavailableError(KosmosError):
     kind = ErrorKind.INFRASTRUCTURE
 
 
+# (field, whole numbers only, largest value): beyond these the kernel's own limits overflow
+_LIMIT_RANGES = (
+    ("cpu_count", False, 1024), ("memory_mb", True, 1 << 20), ("timeout_seconds", False, 7 * 86400),
+    ("max_file_size_mb", True, 1 << 20), ("max_processes", True, 1 << 15),
+    ("cpu_time_seconds", False, 7 * 86400 * 1024),
+)
+
+
 @dataclass(frozen=True)
 class ResourceLimits:
     """Hard limits of one run (the documented ``resource_limits`` keys).
@@ -52,10 +60,14 @@ class ResourceLimits:
     max_processes: int = 64
 
     def __post_init__(self) -> None:
-        for name in ("cpu_count", "memory_mb", "timeout_seconds", "max_file_size_mb", "max_processes"):
+        for name, whole, most in _LIMIT_RANGES:
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"resource_limits.{name} must be a positive number, got {value!r}")
+            if name == "cpu_time_seconds" and value is None:
+                continue
+            kind = "a whole number" if whole else "a number"
+            if (not isinstance(value, int if whole else (int, float)) or isinstance(value, bool)
+                    or not math.isfinite(value) or not 0 < value <= most):
+                raise ValueError(f"resource_limits.{name} must be {kind} in (0, {most:g}], got {value!r}")
 
     @classmethod
     def from_mapping(cls, values: ResourceLimits | dict[str, Any] | None) -> ResourceLimits:

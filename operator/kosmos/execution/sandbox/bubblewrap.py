@@ -1,8 +1,9 @@
 """Build the bubblewrap command line for one run (pure: data in, argv out).
 
 Called by ``local.py``. The sandbox sees: /usr and the libc pieces read-only, the interpreter,
-site-packages and the kosmos package read-only under /opt, the job read-only at /job, and a
-fresh size- and inode-capped tmpfs at /workspace (also /tmp). Nothing else of the host.
+site-packages and the kosmos package read-only under /opt, the job read-only at /job, a
+fresh size- and inode-capped tmpfs at /workspace (also /tmp), bwrap's /dev read-only with a
+size-capped /dev/shm in it. Nothing else of the host.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class BwrapPlan:
     merged_usr: bool = True
     hostname: str = "kosmos"
     seccomp_fd: int | None = None  # compiled BPF (seccomp.py), read by bwrap
+    shm_bytes: int = 64 << 20  # /dev/shm is a tmpfs of this size; the rest of /dev is read-only
 
 
 def sandbox_env(*, threads: int, lib_dirs: Sequence[str]) -> dict[str, str]:
@@ -77,6 +79,7 @@ def bwrap_argv(plan: BwrapPlan) -> list[str]:
     for source, target in plan.binds:
         argv += ["--ro-bind", source, target]
     argv += ["--proc", "/proc", "--dev", "/dev",
+             "--perms", "1777", "--size", str(plan.shm_bytes), "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
              "--ro-bind", plan.job_dir, SANDBOX_JOB,
              "--bind", plan.workspace_dir, SANDBOX_WORKSPACE,
              "--bind", plan.tmp_dir, "/tmp",

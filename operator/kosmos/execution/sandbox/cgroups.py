@@ -222,6 +222,8 @@ def _create_v1(memory_bytes: int, pids: int, cpu_count: float) -> RunCgroup | No
             _write(os.path.join(mem, "memory.memsw.limit_in_bytes"), str(memory_bytes))
         with contextlib.suppress(OSError):
             _write(os.path.join(mem, "memory.swappiness"), "0")
+        with contextlib.suppress(OSError):  # v1 charges socket buffers only once this is set
+            _write(os.path.join(mem, "memory.kmem.tcp.limit_in_bytes"), str(memory_bytes))
         _write(os.path.join(group.dirs["pids"], "pids.max"), str(pids))
         if "cpu" in group.dirs:
             with contextlib.suppress(OSError):

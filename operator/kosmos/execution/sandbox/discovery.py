@@ -18,6 +18,7 @@ import stat
 import sys
 import sysconfig
 import tempfile
+import threading
 from dataclasses import dataclass
 
 from kosmos.execution.sandbox import seccomp
@@ -118,9 +119,18 @@ def _map(path: str, trees: list[HostTree]) -> str | None:
     return None
 
 
-@functools.cache
+_discovering = threading.Lock()
+
+
 def discover() -> Toolchain:
-    """Discover and open everything once; raises SandboxUnavailableError naming what is missing."""
+    """Discover and open everything once per process (thread-safe); raises SandboxUnavailableError
+    naming what is missing."""
+    with _discovering:  # two first runs at once must not make two stages and package copies
+        return _discover()
+
+
+@functools.cache
+def _discover() -> Toolchain:
     bwrap = os.path.realpath(_find_bwrap())
     base = os.path.realpath(sys.base_prefix)
     python = _real_python()

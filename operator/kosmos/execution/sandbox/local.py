@@ -22,7 +22,7 @@ from typing import Any
 
 from kosmos.api.errors import ErrorKind
 from kosmos.execution.result import ExecutionResult
-from kosmos.execution.runner import cap_results
+from kosmos.execution.runner import MAX_ERROR_CHARS, MAX_TRACEBACK_CHARS, cap_results
 from kosmos.execution.sandbox import cgroups, discovery, rlimits, seccomp, thread_launch, workspace
 from kosmos.execution.sandbox.base import RunRequest, SandboxSettings, SandboxUnavailableError
 from kosmos.execution.sandbox.bubblewrap import BwrapPlan, bwrap_argv, sandbox_env
@@ -35,7 +35,12 @@ log = logging.getLogger(__name__)
 
 _EAGAIN = re.compile(r"\[Errno 11\]|can't start new thread|Resource temporarily unavailable")
 _ENOSPC = re.compile(r"\[Errno (28|122)\]")
+_ENVELOPE_KINDS = frozenset({"runtime", "data", "memory", "file_size", "syntax"})  # what the runner reports
 _SIGNALS = frozenset(signal.Signals)  # a status of 128 + one of these is a death by that signal
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text) - limit} more characters)"
 
 
 @dataclass(frozen=True)
@@ -67,8 +72,10 @@ def classify(outcome: ProcessOutcome, envelope: dict[str, Any] | None, *, reques
     code = outcome.exit_code
     sig = -code if code is not None and code < 0 else (code - 128 if code and code - 128 in _SIGNALS else 0)
     cpu_limit = limits.cpu_seconds
-    cpu_used = max(outcome.cpu_seconds, (cgroup.cpu_seconds() if cgroup else None) or 0.0,
-                   outcome.usage[0] if outcome.usage else 0.0)
+    if cgroup is not None:  # the runner's own report is the fallback: the program could alter it
+        cpu_used = max(outcome.cpu_seconds, cgroup.cpu_seconds() or 0.0)
+    else:
+        cpu_used = max(outcome.cpu_seconds, outcome.usage[0] if outcome.usage else 0.0)
     if sig in (signal.SIGXCPU, signal.SIGKILL) and cpu_used >= cpu_limit * 0.95:  # not a mere exit(152)
         return Verdict(False, ErrorKind.CPU, f"cpu time limit of {cpu_limit:g} s exceeded")
     if sig == signal.SIGXFSZ:
@@ -87,11 +94,10 @@ def classify(outcome: ProcessOutcome, envelope: dict[str, Any] | None, *, reques
     if envelope.get("success") and envelope.get("errorKind") is None:
         return Verdict(True, None, None)
     raw_kind = envelope.get("errorKind") or "runtime"
-    message = str(envelope.get("error") or raw_kind)
-    try:
-        kind = ErrorKind(raw_kind)
-    except ValueError:
-        kind = ErrorKind.RUNTIME
+    message = _clip(str(envelope.get("error") or raw_kind), MAX_ERROR_CHARS)
+    kind = ErrorKind(raw_kind) if raw_kind in _ENVELOPE_KINDS else ErrorKind.RUNTIME
+    if raw_kind not in _ENVELOPE_KINDS:  # the program can write the envelope: only the sandbox decides these
+        message = f"{message} (the result file claimed errorKind {str(raw_kind)[:40]!r}, which only the sandbox sets)"
     if kind is ErrorKind.RUNTIME and _EAGAIN.search(message):
         kind = ErrorKind.PROCESS_LIMIT
         message = f"process limit of {limits.max_processes} processes/threads reached: {message}"
@@ -186,7 +192,8 @@ class LocalSandbox:
                 command=[tc.python_sandbox, "-I", "-S", tc.runner_sandbox, "/job/job.json",
                          "--result", f"/workspace/{workspace.RESULT_NAME}", "--rlimits", limits_arg],
                 env=sandbox_env(threads=limits.threads, lib_dirs=tc.lib_dirs),
-                info_fd=-1, network=limits.network_access, merged_usr=tc.merged_usr, seccomp_fd=seccomp_fd)
+                info_fd=-1, network=limits.network_access, merged_usr=tc.merged_usr, seccomp_fd=seccomp_fd,
+                shm_bytes=st.workspace_bytes(limits))
             info_r, info_w = os.pipe()
             usage_r, usage_w = os.pipe()
             command = [*plan.command, "--usage-fd", str(usage_w)]
@@ -258,11 +265,12 @@ class LocalSandbox:
         if "cpu_usage" not in measurement and outcome.usage is not None:
             cpu_seconds = max(outcome.usage[0], outcome.cpu_seconds)
             measurement["cpu_usage"] = ("user+system time of the runner and its reaped children (getrusage reported "
-                                        "by the in-sandbox runner; no cgroup) / wall time * 100")
+                                        "by the in-sandbox runner, which the program could alter; no cgroup) / "
+                                        "wall time * 100")
         if peak_mb is None and outcome.usage is not None:
             peak_mb = outcome.usage[1] / 1024
             measurement["peak_memory_mb"] = ("ru_maxrss of the largest process of the run (getrusage reported by "
-                                             "the in-sandbox runner; no cgroup)")
+                                             "the in-sandbox runner, which the program could alter; no cgroup)")
         if peak_mb is None:
             peak_mb = outcome.maxrss_kib / 1024
             measurement["peak_memory_mb"] = "ru_maxrss of the largest waited process (wait4 rusage of bwrap)"
@@ -271,8 +279,9 @@ class LocalSandbox:
         measurement["output_size_bytes"] = "bytes the run wrote to stdout and stderr (counted past the cap)"
         measurement["memory_limit"] = (
             f"{group.describe()} memory limit" if group is not None and "memory" in group.dirs
-            else ("RLIMIT_AS per process (no writable cgroup): the run's processes together and its "
-                  f"tmpfs workspace (up to {st.workspace_bytes(request.limits) >> 20} MiB) can use more"))
+            else ("RLIMIT_AS per process (no writable cgroup): the run's processes together, its "
+                  f"tmpfs workspace and its /dev/shm (up to {st.workspace_bytes(request.limits) >> 20} MiB "
+                  "each) can use more"))
         measurement["process_limit"] = ("cgroup pids.max and RLIMIT_NPROC" if group is not None
                                         else "RLIMIT_NPROC in the run's user namespace (no writable cgroup)")
         measurement["isolation"] = ("bubblewrap: user, pid, net, ipc, uts, cgroup namespaces; uid "
@@ -288,7 +297,8 @@ class LocalSandbox:
             output=(envelope or {}).get("results") if envelope else None,
             error=verdict.error,
             error_kind=verdict.kind,
-            traceback=(envelope or {}).get("traceback"),
+            traceback=_clip(envelope["traceback"], MAX_TRACEBACK_CHARS) if envelope and envelope.get("traceback")
+            else None,
             exit_code=outcome.exit_code,
             stdout=outcome.stdout.decode("utf-8", errors="replace"),
             stderr=stderr_text,
@@ -299,7 +309,7 @@ class LocalSandbox:
             cpu_usage=(cpu_seconds / wall * 100.0) if wall > 0 else None,
             output_size_bytes=outcome.output_bytes,
             artifacts=artifacts,
-            measurement={**measurement, **({"runner_timings": str(timings)} if timings else {})},
+            measurement={**measurement, **({"runner_timings": _clip(str(timings), 512)} if timings else {})},
             backend=self.name,
             docker_image=request.docker_image,
         )

@@ -167,6 +167,19 @@ def _reap(pid: int | None, timeout: float = 10.0) -> tuple[float, int]:
             os.close(pidfd)
 
 
+def _usage(reported: bytes, *, wall: float) -> tuple[float, int] | None:
+    """The runner's "CPU_SECONDS RSS_KIB" report, or None when it is not one a run could make
+    (the program shares the runner's process and can write to the fd as well)."""
+    try:
+        cpu_text, rss_text = reported.decode("ascii").split()
+        cpu, rss = float(cpu_text), int(rss_text)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if not (0 <= cpu <= wall * (os.cpu_count() or 1) + 1) or not 0 <= rss < 1 << 40:  # nan fails too
+        return None
+    return cpu, rss
+
+
 def _kill_tree(proc: subprocess.Popen[bytes], child_pid: int | None, extra: Callable[[], None] | None) -> None:
     for pid in (child_pid, proc.pid):
         if pid:
@@ -304,7 +317,7 @@ def _supervise(proc: subprocess.Popen[bytes], outcome: ProcessOutcome, *, starte
                     sel.unregister(fd)
                     continue
                 if fd == usage_r:
-                    reported += chunk[:200]
+                    reported += chunk[: max(0, 201 - len(reported))]  # the program can write here too
                     continue
                 if fd == info_r:
                     info += chunk
@@ -341,9 +354,7 @@ def _supervise(proc: subprocess.Popen[bytes], outcome: ProcessOutcome, *, starte
     outcome.maxrss_kib = max(usage.ru_maxrss, inner_rss)
     if killed_at is not None:
         outcome.gone_after_deadline = ended - deadline if outcome.timed_out else None
-    with contextlib.suppress(ValueError):
-        cpu_text, rss_text = reported.decode().split()
-        outcome.usage = (float(cpu_text), int(rss_text))
+    outcome.usage = _usage(bytes(reported), wall=outcome.wall_seconds)
     outcome.stdout, outcome.stderr = bytes(buffers[out_fd]), bytes(buffers[err_fd])
     return outcome
 

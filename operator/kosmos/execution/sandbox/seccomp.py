@@ -3,7 +3,8 @@
 Called by ``local.py``, which hands the compiled BPF to bwrap (``--seccomp FD``). It is one
 more layer under the namespaces, cgroups and rlimits, not the boundary: it narrows the kernel
 surface a hostile program can reach from inside its user namespace (nested namespaces,
-io_uring, userfaultfd, bpf, ptrace, keyrings, perf). Denied calls fail with EPERM (clone3
+io_uring, userfaultfd, bpf, ptrace, keyrings, perf, and socket families such as AF_VSOCK that a
+network namespace does not isolate). Denied calls fail with EPERM (clone3
 with ENOSYS, so libc falls back to clone, whose namespace flags the filter can see). The
 filter is built once per process with libseccomp (through ``pyseccomp``); where libseccomp
 is missing the runs go on without it and their result says so.
@@ -64,6 +65,11 @@ _NAMESPACE_FLAGS = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 
                     0x40000000)
 
 
+# socket families: only AF_UNIX (1), AF_INET (2), AF_INET6 (10) and AF_NETLINK (16) are allowed;
+# 17 and above (AF_PACKET, AF_ALG, AF_VSOCK, ...) are refused by one rule, these by one each
+_OTHER_FAMILIES = (3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 15)
+
+
 @dataclass(frozen=True)
 class Filter:
     """The compiled filter, or why there is none (``bpf`` empty)."""
@@ -75,7 +81,7 @@ class Filter:
         if not self.bpf:
             return f"no seccomp filter ({self.why_none})"
         return (f"seccomp: {len(DENIED)} syscalls and namespace flags of clone refused with EPERM, "
-                "clone3 with ENOSYS")
+                "clone3 with ENOSYS, sockets other than unix, inet, inet6 and netlink with EAFNOSUPPORT")
 
 
 @functools.cache
@@ -94,6 +100,10 @@ def compiled() -> Filter:
     for flag in _NAMESPACE_FLAGS:
         rules.add_rule(pyseccomp.ERRNO(errno.EPERM), "clone", pyseccomp.Arg(0, pyseccomp.MASKED_EQ, flag, flag))
     rules.add_rule(pyseccomp.ERRNO(errno.ENOSYS), "clone3")
+    for call in ("socket", "socketpair"):  # families a network namespace does not isolate (vsock...)
+        rules.add_rule(pyseccomp.ERRNO(errno.EAFNOSUPPORT), call, pyseccomp.Arg(0, pyseccomp.GE, 17))
+        for family in _OTHER_FAMILIES:
+            rules.add_rule(pyseccomp.ERRNO(errno.EAFNOSUPPORT), call, pyseccomp.Arg(0, pyseccomp.EQ, family))
     with tempfile.TemporaryFile() as handle:
         rules.export_bpf(handle)
         handle.seek(0)

@@ -76,7 +76,7 @@ def _read_file(dir_fd: int, name: str, limit: int) -> bytes | None:
         return None
     try:
         fd = os.open(name, _FLAGS, dir_fd=dir_fd)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL byte or a lone surrogate in the name
         return None
     try:
         st = os.fstat(fd)
@@ -133,6 +133,10 @@ def envelope_problem(envelope: dict[str, Any]) -> str | None:
             return f"field {key!r} is {type(envelope[key]).__name__}, expected {expected}"
     if "success" not in envelope:
         return "field 'success' is missing"
+    if not all(isinstance(name, str) for name in envelope.get("artifacts", [])):
+        return "field 'artifacts' holds a name that is not a string"
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in envelope.get("timings", {}).values()):
+        return "field 'timings' holds a value that is not a number"
     if nests_deeper(envelope.get("results"), MAX_RESULTS_DEPTH):
         return f"its results nest deeper than {MAX_RESULTS_DEPTH} levels"
     return None

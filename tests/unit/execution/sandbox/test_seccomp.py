@@ -22,7 +22,8 @@ def test_the_filter_compiles_to_bpf_and_says_what_it_refuses() -> None:
     compiled = seccomp.compiled()
     assert compiled.bpf and len(compiled.bpf) % 8 == 0  # whole BPF instructions
     assert compiled.describe() == (f"seccomp: {len(seccomp.DENIED)} syscalls and namespace flags of clone "
-                                   "refused with EPERM, clone3 with ENOSYS")
+                                   "refused with EPERM, clone3 with ENOSYS, sockets other than unix, inet, "
+                                   "inet6 and netlink with EAFNOSUPPORT")
 
 
 def test_without_libseccomp_there_is_no_filter_and_the_reason_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:

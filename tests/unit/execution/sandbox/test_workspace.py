@@ -72,6 +72,8 @@ def _nested(depth: int) -> object:
     ({"results": [1]}, "field 'results' is list, expected dict or null"),
     ({"artifacts": "a.png"}, "field 'artifacts' is str, expected list"),
     ({"results": {"a": _nested(64)}}, "its results nest deeper than 64 levels"),
+    ({"artifacts": ["a", 1]}, "field 'artifacts' holds a name that is not a string"),
+    ({"timings": {"runSeconds": "1"}}, "field 'timings' holds a value that is not a number"),
 ])
 def test_an_envelope_with_a_wrong_field_is_refused_naming_it(change: dict, problem: str) -> None:
     assert envelope_problem({**ENVELOPE, **change}) == problem
@@ -82,6 +84,14 @@ def test_a_well_formed_envelope_has_no_problem() -> None:
     without = dict(ENVELOPE)
     del without["success"]
     assert envelope_problem(without) == "field 'success' is missing"
+
+
+@pytest.mark.parametrize("name", ["a\x00b", "\ud800", "../x", "", "."])
+def test_artifact_names_that_are_not_plain_file_names_are_skipped(ws: Path, name: str) -> None:
+    (ws / "workspace" / "artifacts" / "ok.txt").write_text("ok")
+    files, skipped = read_artifacts(_fd(ws), ["ok.txt", name], max_total_bytes=1 << 20)
+    assert files == {"ok.txt": b"ok"}
+    assert skipped == [name]
 
 
 def test_oversized_envelope_is_none(ws: Path) -> None:
