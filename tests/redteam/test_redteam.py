@@ -17,7 +17,7 @@ from redteam_cases import CASES, Case
 
 from kosmos.execution.executor import Executor
 from kosmos.execution.result import ExecutionResult
-from kosmos.execution.sandbox import SandboxSettings
+from kosmos.execution.sandbox import SandboxSettings, cgroups
 
 from redteam_support import UID_RANGE, processes_in_uid_range, wait_for
 
@@ -112,8 +112,8 @@ def test_artifact_symlinks_are_not_followed(settings: SandboxSettings) -> None:
 
 def test_no_cgroup_or_job_directory_survives_the_suite(settings: SandboxSettings) -> None:
     Executor(resource_limits={"timeout_seconds": 30}, settings=settings).execute("results = {}")
-    leftovers = [p for p in Path("/sys/fs/cgroup/memory/kosmos").glob("run-*")] if Path(
-        "/sys/fs/cgroup/memory/kosmos").is_dir() else []
+    parent = Path(cgroups.v1_parent("memory"))
+    leftovers = list(parent.glob("run-*")) if parent.is_dir() else []
     # other suites may run concurrently on this machine; only empty, live groups are allowed
     for group in leftovers:
         assert (group / "cgroup.procs").read_text().strip() != "" or not group.exists()

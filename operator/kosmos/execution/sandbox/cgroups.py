@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 
 __all__ = [
-    "RunCgroup", "create", "sweep_stale"]
+    "RunCgroup", "create", "sweep_stale", "v1_parent"]
 
 _ROOT = "/sys/fs/cgroup"
 
@@ -78,11 +78,7 @@ class RunCgroup:
         """
         if self.version != 1:
             return []
-        own: dict[str, str] = {}
-        for line in (_read("/proc/thread-self/cgroup") or "").splitlines():
-            _id, controllers, rel = line.split(":", 2)
-            for ctrl in controllers.split(","):
-                own[ctrl] = rel
+        own = _own_v1_groups("/proc/thread-self/cgroup")
         return [os.path.join(_ROOT, ctrl, own[ctrl].lstrip("/"), "tasks") for ctrl in self.dirs if ctrl in own]
 
     def pids(self) -> set[int]:
@@ -202,6 +198,24 @@ def _create_v2(memory_bytes: int, pids: int, cpu_count: float) -> RunCgroup | No
     return RunCgroup(2, {"memory": leaf, "pids": leaf, "cpu": leaf})
 
 
+def _own_v1_groups(path: str = "/proc/self/cgroup") -> dict[str, str]:
+    """controller -> this process's (or thread's) group path in that v1 hierarchy."""
+    own: dict[str, str] = {}
+    for line in (_read(path) or "").splitlines():
+        _id, controllers, rel = line.split(":", 2)
+        for ctrl in controllers.split(","):
+            if ctrl:
+                own[ctrl] = rel.strip()
+    return own
+
+
+def v1_parent(controller: str) -> str:
+    """Where this process's run groups go in a v1 hierarchy: a ``kosmos`` child of its own group,
+    so whatever limits the caller runs under bind its runs too."""
+    rel = _own_v1_groups().get(controller, "/").lstrip("/")
+    return os.path.join(_ROOT, controller, rel, "kosmos")
+
+
 def _create_v1(memory_bytes: int, pids: int, cpu_count: float) -> RunCgroup | None:
     name = f"run-{uuid.uuid4().hex[:12]}"
     group = RunCgroup(1)
@@ -212,8 +226,9 @@ def _create_v1(memory_bytes: int, pids: int, cpu_count: float) -> RunCgroup | No
                 if ctrl in ("memory", "pids"):
                     raise OSError(f"no v1 {ctrl} hierarchy")
                 continue
-            sweep_stale(os.path.join(mount, "kosmos"))
-            leaf = os.path.join(mount, "kosmos", name)
+            parent = v1_parent(ctrl)
+            sweep_stale(parent)
+            leaf = os.path.join(parent, name)
             os.makedirs(leaf)
             group.dirs[ctrl] = leaf
         mem = group.dirs["memory"]

@@ -18,6 +18,7 @@ from kosmos.execution.sandbox import (
     LocalSandbox,
     SandboxSettings,
     SandboxUnavailableError,
+    cgroups,
     thread_launch,
 )
 from kosmos.execution.sandbox.base import ResourceLimits, RunRequest
@@ -26,6 +27,7 @@ pytestmark = pytest.mark.sandbox
 
 V1_MEMORY = Path("/sys/fs/cgroup/memory")
 UID_RANGE = (1_600_000_000, 4096)
+_RUN_PARENT = Path(cgroups.v1_parent("memory"))
 PROGRAM = """
 status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines())
 ballast = bytearray(48 << 20)
@@ -81,7 +83,7 @@ def _run_from_worker(box: LocalSandbox, request: RunRequest,
     run's own, threads of this process).
     """
     seen: dict[str, Any] = {}
-    existing = set((V1_MEMORY / "kosmos").glob("run-*"))
+    existing = set(_RUN_PARENT.glob("run-*"))
 
     def work() -> None:
         seen["before"] = _thread_state()
@@ -91,7 +93,7 @@ def _run_from_worker(box: LocalSandbox, request: RunRequest,
     worker = threading.Thread(target=work)
     worker.start()
     while watch is not None and worker.is_alive():
-        for group in set((V1_MEMORY / "kosmos").glob("run-*")) - existing:
+        for group in set(_RUN_PARENT.glob("run-*")) - existing:
             with contextlib.suppress(OSError):
                 own = {int(tid) for tid in os.listdir("/proc/self/task")}
                 tids = {int(tid) for tid in (group / "tasks").read_text().split()}
@@ -150,7 +152,7 @@ def test_a_spawn_that_fails_in_the_launch_thread_is_an_infrastructure_error_and_
     _needs_root_and_v1()
     box = _sandbox()
     box.toolchain = dataclasses.replace(box.toolchain, bwrap="/nonexistent/kosmos-bwrap")
-    groups_before = sorted(p.name for p in (V1_MEMORY / "kosmos").glob("run-*"))
+    groups_before = sorted(p.name for p in _RUN_PARENT.glob("run-*"))
 
     result, before, after = _run_from_worker(box, RunRequest(code="results = {}", limits=ResourceLimits()))
 
@@ -158,7 +160,7 @@ def test_a_spawn_that_fails_in_the_launch_thread_is_an_infrastructure_error_and_
     assert result.error.startswith("could not start the sandbox: FileNotFoundError")
     assert "/nonexistent/kosmos-bwrap" in result.error
     assert after == before
-    assert sorted(p.name for p in (V1_MEMORY / "kosmos").glob("run-*")) == groups_before
+    assert sorted(p.name for p in _RUN_PARENT.glob("run-*")) == groups_before
     assert result.to_status().error_kind == "infrastructure"  # a failed run still reports its status
 
 
