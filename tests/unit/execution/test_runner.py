@@ -240,3 +240,10 @@ def test_kosmos_run_reports_constant_data_as_a_data_error(tmp_path: Path) -> Non
     assert execution["error"].startswith("ConstantInputError: ")
     assert execution["error"] == CONSTANT_ERROR
     assert execution["traceback"].endswith(f"kosmos.execution.stats._validation.{CONSTANT_ERROR}\n")
+
+
+def test_a_huge_exception_message_is_clipped_in_the_envelope(tmp_path: Path) -> None:
+    envelope = run_program("raise ValueError('x' * 900_000)\n", tmp_path)
+    assert envelope["errorKind"] == "runtime"
+    assert envelope["error"] == "ValueError: " + "x" * (4096 - 12) + f"... ({900_012 - 4096} more characters)"
+    assert len(envelope["traceback"]) <= 65536 + 40

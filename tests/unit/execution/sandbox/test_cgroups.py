@@ -39,3 +39,34 @@ def test_an_empty_stale_run_group_is_removed_and_a_busy_one_is_kept(monkeypatch)
         os.waitpid(pid, 0)
         for group in (busy, other):
             group.rmdir()
+
+
+TCP_BUFFERS = """
+import socket
+server = socket.socket()
+server.bind(("127.0.0.1", 0))
+server.listen(100)
+pairs, total = [], 0
+for _ in range(40):
+    client = socket.create_connection(server.getsockname())
+    peer, _addr = server.accept()
+    client.setblocking(False)
+    try:
+        while True:
+            total += client.send(b"t" * 65536)
+    except (BlockingIOError, OSError):
+        pass
+    pairs.append((client, peer))
+results = {"mib_in_flight": total >> 20}
+"""
+
+
+@pytest.mark.sandbox
+@pytest.mark.skipif(os.geteuid() != 0 or not os.access(PARENT.parent / "cgroup.procs", os.W_OK),
+                    reason="needs root and a writable cgroup v1 memory hierarchy")
+def test_socket_buffers_of_a_run_are_charged_to_its_memory_group() -> None:
+    from kosmos.execution.executor import Executor  # noqa: PLC0415
+
+    result = Executor(resource_limits={"timeout_seconds": 30, "memory_mb": 64}).execute(TCP_BUFFERS)
+    assert result.success, result.error
+    assert result.output["mib_in_flight"] <= 64  # 149 MiB before memory.kmem.tcp.limit_in_bytes was set

@@ -128,3 +128,39 @@ def test_missing_envelope_is_runtime_unless_the_workspace_is_full() -> None:
 def test_successful_envelope_is_success() -> None:
     verdict = _kind(ProcessOutcome(wait_status=_exit(0)), OK)
     assert verdict.success and verdict.kind is None
+
+
+@pytest.mark.parametrize("claimed", ["timeout", "infrastructure", "output_limit", "cpu", "process_limit", "nonsense"])
+def test_a_result_file_claiming_a_kind_only_the_sandbox_decides_is_runtime_and_says_so(claimed: str) -> None:
+    envelope = {"kosmosEnvelope": 1, "success": False, "errorKind": claimed, "error": "node lost"}
+    verdict = _kind(ProcessOutcome(wait_status=0), envelope)
+    assert verdict.kind is ErrorKind.RUNTIME
+    assert verdict.error == f"node lost (the result file claimed errorKind {claimed!r}, which only the sandbox sets)"
+
+
+@pytest.mark.parametrize("kind", ["runtime", "data", "memory", "file_size", "syntax"])
+def test_the_kinds_the_runner_reports_are_kept(kind: str) -> None:
+    envelope = {"kosmosEnvelope": 1, "success": False, "errorKind": kind, "error": "boom"}
+    assert _kind(ProcessOutcome(wait_status=1 << 8), envelope).kind is ErrorKind(kind)
+
+
+def test_a_huge_error_message_is_clipped() -> None:
+    envelope = {"kosmosEnvelope": 1, "success": False, "errorKind": "runtime", "error": "x" * 10_000}
+    assert _kind(ProcessOutcome(wait_status=1 << 8), envelope).error == "x" * 4096 + "... (5904 more characters)"
+
+
+@pytest.mark.parametrize(("reported", "usage"), [
+    (b"1.500000 20480", (1.5, 20480)),
+    (b"nan 1", None), (b"inf 1", None), (b"-1 5", None), (b"1.0 -5", None),
+    (b"99999.0 1", None),  # more CPU than the wall time allows
+    (b"1.0 1 x", None), (b"\xff\xfe", None), (b"x" * 201, None),
+])
+def test_the_runners_usage_report_is_kept_only_when_a_run_could_have_made_it(reported: bytes, usage) -> None:
+    from kosmos.execution.sandbox.process import _usage  # noqa: PLC0415
+
+    assert _usage(reported, wall=2.0) == usage
+
+
+def test_with_a_cgroup_a_forged_usage_report_does_not_make_a_kill_a_cpu_limit() -> None:
+    forged = ProcessOutcome(wait_status=_exit(128 + signal.SIGKILL), usage=(99999.0, 1))
+    assert _kind(forged, None, FakeCgroup(cpu=0.1)).kind is ErrorKind.RUNTIME
