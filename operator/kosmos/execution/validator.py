@@ -105,6 +105,9 @@ DENIED_NAMES: frozenset[str] = frozenset(
 # objects, and the process/exec/network functions of os, sys, numpy and pandas.
 DENIED_ATTRIBUTES: frozenset[str] = frozenset(
     {
+        "get_field",  # string.Formatter().get_field("0.__class__...") walks attributes by name
+        "vformat",
+        "Formatter",
         "__subclasses__",
         "__globals__",
         "__builtins__",
@@ -326,6 +329,13 @@ class _Checker(ast.NodeVisitor):
         self._reflective_reference(node, node.attr)
         if node.attr in DENIED_ATTRIBUTES:
             self._reject(node, f"access to attribute {node.attr!r} is not allowed")
+        self.generic_visit(node)
+
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        key = node.slice
+        if (isinstance(key, ast.Constant) and isinstance(key.value, str) and key.value.startswith("__")
+                and key.value in DENIED_ATTRIBUTES | DENIED_NAMES):
+            self._reject(node, f"access to {key.value!r} by subscript is not allowed")
         self.generic_visit(node)
 
     def visit_Call(self, node: ast.Call) -> None:
