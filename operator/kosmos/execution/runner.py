@@ -58,7 +58,7 @@ from typing import Any
 
 __all__ = [
     "DROPPED_KEYS", "ENVELOPE_MARKER", "MAX_ERROR_CHARS", "MAX_RESULTS_DEPTH", "MAX_TRACEBACK_CHARS", "TERMINATION_LOG_LIMIT", "cap_results", "main",
-    "nests_deeper", "run_job",
+    "clip", "nests_deeper", "run_job",
 ]
 
 ENVELOPE_MARKER = "KOSMOS-ENVELOPE "
@@ -98,6 +98,11 @@ def _jsonable(value: Any, depth: int = 0) -> Any:
             except (TypeError, ValueError):
                 continue
     return str(value)
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, saying how many went."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text) - limit} more characters)"
 
 
 def nests_deeper(value: Any, limit: int) -> bool:
@@ -340,9 +345,8 @@ def run_job(job_path: str) -> dict[str, Any]:
         if envelope["results"] is None:
             envelope["results"] = {}
     for key, limit in (("error", MAX_ERROR_CHARS), ("traceback", MAX_TRACEBACK_CHARS)):
-        text = envelope[key]
-        if text is not None and len(text) > limit:  # a status repeats the error in its conditions
-            envelope[key] = f"{text[:limit]}... ({len(text) - limit} more characters)"
+        if envelope[key] is not None:  # a status repeats the error in its conditions
+            envelope[key] = clip(envelope[key], limit)
     return envelope
 
 

@@ -209,16 +209,17 @@ def _own_v1_groups(path: str = "/proc/self/cgroup") -> dict[str, str]:
     return own
 
 
-def v1_parent(controller: str) -> str:
+def v1_parent(controller: str, own: dict[str, str] | None = None) -> str:
     """Where this process's run groups go in a v1 hierarchy: a ``kosmos`` child of its own group,
-    so whatever limits the caller runs under bind its runs too."""
-    rel = _own_v1_groups().get(controller, "/").lstrip("/")
+    so whatever limits the caller runs under bind its runs too (``own``: its groups, if read)."""
+    rel = (_own_v1_groups() if own is None else own).get(controller, "/").lstrip("/")
     return os.path.join(_ROOT, controller, rel, "kosmos")
 
 
 def _create_v1(memory_bytes: int, pids: int, cpu_count: float) -> RunCgroup | None:
     name = f"run-{uuid.uuid4().hex[:12]}"
     group = RunCgroup(1)
+    own = _own_v1_groups()
     try:
         for ctrl in ("memory", "pids", "cpuacct", "cpu"):
             mount = os.path.join(_ROOT, ctrl)
@@ -226,7 +227,7 @@ def _create_v1(memory_bytes: int, pids: int, cpu_count: float) -> RunCgroup | No
                 if ctrl in ("memory", "pids"):
                     raise OSError(f"no v1 {ctrl} hierarchy")
                 continue
-            parent = v1_parent(ctrl)
+            parent = v1_parent(ctrl, own)
             sweep_stale(parent)
             leaf = os.path.join(parent, name)
             os.makedirs(leaf)

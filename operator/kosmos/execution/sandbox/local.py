@@ -22,7 +22,7 @@ from typing import Any
 
 from kosmos.api.errors import ErrorKind
 from kosmos.execution.result import ExecutionResult
-from kosmos.execution.runner import MAX_ERROR_CHARS, MAX_TRACEBACK_CHARS, cap_results
+from kosmos.execution.runner import MAX_ERROR_CHARS, MAX_TRACEBACK_CHARS, cap_results, clip
 from kosmos.execution.sandbox import cgroups, discovery, rlimits, seccomp, thread_launch, workspace
 from kosmos.execution.sandbox.base import RunRequest, SandboxSettings, SandboxUnavailableError
 from kosmos.execution.sandbox.bubblewrap import BwrapPlan, bwrap_argv, sandbox_env
@@ -38,9 +38,6 @@ _ENOSPC = re.compile(r"\[Errno (28|122)\]")
 _ENVELOPE_KINDS = frozenset({"runtime", "data", "memory", "file_size", "syntax"})  # what the runner reports
 _SIGNALS = frozenset(signal.Signals)  # a status of 128 + one of these is a death by that signal
 
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text) - limit} more characters)"
 
 
 @dataclass(frozen=True)
@@ -94,9 +91,11 @@ def classify(outcome: ProcessOutcome, envelope: dict[str, Any] | None, *, reques
     if envelope.get("success") and envelope.get("errorKind") is None:
         return Verdict(True, None, None)
     raw_kind = envelope.get("errorKind") or "runtime"
-    message = _clip(str(envelope.get("error") or raw_kind), MAX_ERROR_CHARS)
-    kind = ErrorKind(raw_kind) if raw_kind in _ENVELOPE_KINDS else ErrorKind.RUNTIME
-    if raw_kind not in _ENVELOPE_KINDS:  # the program can write the envelope: only the sandbox decides these
+    message = clip(str(envelope.get("error") or raw_kind), MAX_ERROR_CHARS)
+    if raw_kind in _ENVELOPE_KINDS:
+        kind = ErrorKind(raw_kind)
+    else:  # the program can write the envelope: only the sandbox decides these
+        kind = ErrorKind.RUNTIME
         message = f"{message} (the result file claimed errorKind {str(raw_kind)[:40]!r}, which only the sandbox sets)"
     if kind is ErrorKind.RUNTIME and _EAGAIN.search(message):
         kind = ErrorKind.PROCESS_LIMIT
@@ -136,13 +135,14 @@ def _seccomp_fd(settings: SandboxSettings) -> int | None:
     return fd
 
 
-def _thread_launch(settings: SandboxSettings, group: cgroups.RunCgroup | None, *, as_root: bool) -> bool:
-    """Whether a launch thread can start this run (see ``thread_launch.py``)."""
+def _thread_launch(settings: SandboxSettings, group: cgroups.RunCgroup | None, leave: list[str], *,
+                   as_root: bool) -> bool:
+    """Whether a launch thread can start this run (see ``thread_launch.py``); ``leave`` are the
+    caller's own groups, which the thread must be able to go back to."""
     if settings.launch == "fork" or not as_root or not thread_launch.supported():
         return False
     if group is None:
         return True
-    leave = group.origin_paths()  # the thread must be able to go back to the caller's groups
     return group.version == 1 and len(leave) == len(group.dirs) and all(os.access(p, os.W_OK) for p in leave)
 
 
@@ -198,13 +198,14 @@ class LocalSandbox:
             usage_r, usage_w = os.pipe()
             command = [*plan.command, "--usage-fd", str(usage_w)]
             plan = BwrapPlan(**{**plan.__dict__, "info_fd": info_w, "command": command})
+            leave = group.origin_paths() if group else []
             setup = ChildSetup(uid=uid, gid=gid, as_root=as_root,
                                cgroup_procs=group.join_paths() if group else (),
                                stage_fd=tc.stage_fd, stage_target=os.path.join(tc.mountpoints, "stage"),
                                workspace_target=ws_mount, workspace_bytes=st.workspace_bytes(limits),
                                workspace_inodes=st.workspace_inodes,
-                               thread_launch=_thread_launch(st, group, as_root=as_root),
-                               cgroup_leave=group.origin_paths() if group else ())
+                               thread_launch=_thread_launch(st, group, leave, as_root=as_root),
+                               cgroup_leave=leave)
             try:
                 outcome = run_supervised(bwrap_argv(plan), executable=discovery.staged(tc, tc.bwrap), setup=setup,
                                          info_pipe=(info_r, info_w), usage_pipe=(usage_r, usage_w),
@@ -297,7 +298,7 @@ class LocalSandbox:
             output=(envelope or {}).get("results") if envelope else None,
             error=verdict.error,
             error_kind=verdict.kind,
-            traceback=_clip(envelope["traceback"], MAX_TRACEBACK_CHARS) if envelope and envelope.get("traceback")
+            traceback=clip(envelope["traceback"], MAX_TRACEBACK_CHARS) if envelope and envelope.get("traceback")
             else None,
             exit_code=outcome.exit_code,
             stdout=outcome.stdout.decode("utf-8", errors="replace"),
@@ -309,7 +310,7 @@ class LocalSandbox:
             cpu_usage=(cpu_seconds / wall * 100.0) if wall > 0 else None,
             output_size_bytes=outcome.output_bytes,
             artifacts=artifacts,
-            measurement={**measurement, **({"runner_timings": _clip(str(timings), 512)} if timings else {})},
+            measurement={**measurement, **({"runner_timings": clip(str(timings), 512)} if timings else {})},
             backend=self.name,
             docker_image=request.docker_image,
         )
